@@ -1,0 +1,43 @@
+/**
+ * Errors are values with a kind; each kind maps to exactly one HTTP status here, so the
+ * request path never decides status codes ad hoc.
+ */
+export type ProxyErrorKind = 'no_healthy_peer' | 'upstream_timeout' | 'bad_gateway' | 'bad_request';
+
+const STATUS: Record<ProxyErrorKind, number> = {
+  bad_request: 400,
+  bad_gateway: 502,
+  no_healthy_peer: 503,
+  upstream_timeout: 504,
+};
+
+export class ProxyError extends Error {
+  readonly kind: ProxyErrorKind;
+  readonly status: number;
+
+  constructor(kind: ProxyErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ProxyError';
+    this.kind = kind;
+    this.status = STATUS[kind];
+  }
+}
+
+/** A config that cannot be used: one line per problem, each naming the key path. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[], source?: string) {
+    super(`${source ? `${source}: ` : ''}invalid config\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** `CODE: message` for logs, from whatever was thrown (undici and Node errors carry a code). */
+export function describeError(error: unknown): string | undefined {
+  if (error === undefined) return undefined;
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
+}

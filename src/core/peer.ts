@@ -1,0 +1,27 @@
+import { formatAddress, type Address } from './address.ts';
+import type { PoolConfig } from './config.ts';
+
+/** An upstream server of a pool. `id` (`host:port`) names it in logs, stores and metrics. */
+export interface Peer extends Address {
+  readonly id: string;
+  readonly pool: string;
+}
+
+/** A pool as the request path sees it: its peers in configured order and its settings. */
+export interface Pool {
+  readonly name: string;
+  readonly peers: readonly Peer[];
+  readonly config: PoolConfig;
+  /** How many more peers a request may try after a connection failure. */
+  readonly retries: number;
+}
+
+const DEFAULT_MAX_RETRIES = 3;
+
+export function buildPools(upstreams: Record<string, PoolConfig>): Pool[] {
+  return Object.entries(upstreams).map(([name, config]) => {
+    const peers = config.peers.map((address) => ({ ...address, id: formatAddress(address), pool: name }));
+    const retries = config.retries ?? Math.min(peers.length - 1, DEFAULT_MAX_RETRIES);
+    return { name, peers, config, retries };
+  });
+}

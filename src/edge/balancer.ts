@@ -1,0 +1,52 @@
+import { Hono, type Context, type Env } from 'hono';
+import type { HealthStore } from '../core/health-store.ts';
+import { describeError, ProxyError } from '../core/errors.ts';
+import type { Log } from '../core/log.ts';
+import type { Pool } from '../core/peer.ts';
+import { createSelection, type Selection } from '../core/selection/index.ts';
+import { errorResponse } from './error-response.ts';
+import { Exchange } from './exchange.ts';
+import type { Forwarder } from './forwarder.ts';
+
+export interface BalancerOptions<E extends Env> {
+  /** The configured pools; the first one is the default route. */
+  readonly pools: readonly Pool[];
+  readonly store: HealthStore;
+  readonly forwarder: Forwarder<E>;
+  readonly log: Log;
+}
+
+/**
+ * The data plane as a Hono app, the same on every runtime: pick the pool, take its healthy
+ * peers from the store, let the selection order them, and hand the request to the runtime's
+ * forwarder. Proxy errors become responses here, in one place.
+ */
+export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono<E> {
+  const { store, forwarder, log } = options;
+  const pool = options.pools[0];
+  if (pool === undefined) throw new Error('createBalancer needs at least one pool');
+  const selection: Selection = createSelection(pool.config.selection);
+  const retryAfterSeconds = Math.max(1, Math.ceil(pool.config.health_check.interval / 1000));
+
+  const fail = (c: Context<E>, exchange: Exchange, error: unknown): Response => {
+    const proxyError = error instanceof ProxyError
+      ? error
+      : new ProxyError('bad_gateway', 'the request could not be proxied', { cause: error });
+    log.warn(
+      { requestId: exchange.id, pool: pool.name, status: proxyError.status, reason: proxyError.message, cause: describeError(proxyError.cause) },
+      'request failed',
+    );
+    return errorResponse(proxyError, exchange.id, retryAfterSeconds);
+  };
+
+  const app = new Hono<E>();
+  app.all('*', (c) => {
+    const healthy = store.healthyPeers(pool.name);
+    const exchange = new Exchange(pool, selection.candidates(healthy), c);
+    if (healthy.length === 0) {
+      return fail(c, exchange, new ProxyError('no_healthy_peer', `no healthy peer in pool "${pool.name}"`));
+    }
+    return forwarder.forward(c, exchange).catch((error: unknown) => fail(c, exchange, error));
+  });
+  return app;
+}

@@ -1,0 +1,109 @@
+/**
+ * Header rules of a proxy, on flat raw header lists (`[name, value, name, value, ...]`), the form
+ * both Node and undici use without building Headers objects. Runtime-neutral.
+ */
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1 and the ones older peers still send); never forwarded. */
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade',
+]);
+
+export const VIA = '1.1 edgelb';
+
+export interface ForwardingFacts {
+  /** The address of the client that connected to edgelb. */
+  readonly clientIp: string;
+  readonly proto: 'http' | 'https';
+  /** Host sent upstream when set (the pool's `host`); otherwise the client's Host is kept. */
+  readonly rewriteHost: string | undefined;
+  /** Host sent upstream when neither the pool nor the client names one (HTTP/1.0). */
+  readonly fallbackHost: string;
+}
+
+/**
+ * The headers for the upstream request: hop-by-hop ones (and those the client's `Connection`
+ * names) removed, `Host` rewritten when the pool says so, `X-Forwarded-For` appended to,
+ * `X-Forwarded-Proto`/`-Host` set, `Via` appended to. `Expect` is dropped because the client's
+ * `100-continue` was already answered by the listener.
+ */
+export function upstreamRequestHeaders(raw: readonly string[], facts: ForwardingFacts): string[] {
+  const connectionListed = namedByConnection(raw);
+  const out: string[] = [];
+  let host: string | undefined;
+  let forwardedFor: string | undefined;
+  let via: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    // HTTP/2 pseudo-headers (`:authority`, `:path`, ...) carry no header of their own upstream.
+    if (name.charCodeAt(0) === 58) {
+      if (name === ':authority') host ??= value;
+      continue;
+    }
+    const lower = name.toLowerCase();
+    switch (lower) {
+      case 'host':
+        host = value;
+        continue;
+      case 'x-forwarded-for':
+        forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+        continue;
+      case 'via':
+        via = via === undefined ? value : `${via}, ${value}`;
+        continue;
+      case 'x-forwarded-proto':
+      case 'x-forwarded-host':
+      case 'expect':
+        continue;
+    }
+    if (HOP_BY_HOP.has(lower) || connectionListed?.has(lower)) continue;
+    out.push(name, value);
+  }
+  out.push(
+    'host', facts.rewriteHost ?? host ?? facts.fallbackHost,
+    'x-forwarded-for', forwardedFor === undefined ? facts.clientIp : `${forwardedFor}, ${facts.clientIp}`,
+    'x-forwarded-proto', facts.proto,
+    'via', via === undefined ? VIA : `${via}, ${VIA}`,
+  );
+  if (host !== undefined) out.push('x-forwarded-host', host);
+  return out;
+}
+
+/** The upstream response's headers for the client: hop-by-hop ones removed, `Via` appended to. */
+export function downstreamResponseHeaders(raw: readonly string[]): string[] {
+  const connectionListed = namedByConnection(raw);
+  const out: string[] = [];
+  let via: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (lower === 'via') {
+      via = via === undefined ? raw[i + 1]! : `${via}, ${raw[i + 1]!}`;
+      continue;
+    }
+    if (HOP_BY_HOP.has(lower) || connectionListed?.has(lower)) continue;
+    out.push(name, raw[i + 1]!);
+  }
+  out.push('via', via === undefined ? VIA : `${via}, ${VIA}`);
+  return out;
+}
+
+/** Extra hop-by-hop names listed in `Connection` (beyond the usual close/keep-alive). */
+function namedByConnection(raw: readonly string[]): Set<string> | undefined {
+  let named: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== 'connection') continue;
+    for (const token of raw[i + 1]!.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name && name !== 'close' && name !== 'keep-alive') (named ??= new Set()).add(name);
+    }
+  }
+  return named;
+}
+
+/** `::ffff:127.0.0.1` (an IPv4 client on a dual-stack socket) is logged and forwarded as `127.0.0.1`. */
+export function clientAddress(remoteAddress: string | undefined): string {
+  if (remoteAddress === undefined) return 'unknown';
+  return remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
+}

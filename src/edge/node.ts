@@ -1,0 +1,79 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Hono } from 'hono';
+import type { Address } from '../core/address.ts';
+import type { NodeEnv } from './node-forwarder.ts';
+
+/** The Node listeners of one balancer app. */
+export class NodeListeners {
+  readonly #servers: Server[];
+
+  private constructor(servers: Server[]) {
+    this.#servers = servers;
+  }
+
+  /** Serves `app` on every address; rejects (closing what it opened) if any cannot listen. */
+  static async open(app: Hono<NodeEnv>, addresses: readonly Address[]): Promise<NodeListeners> {
+    const servers: Server[] = [];
+    try {
+      for (const address of addresses) servers.push(await listen(app, address));
+    } catch (error) {
+      for (const server of servers) server.close();
+      throw error;
+    }
+    return new NodeListeners(servers);
+  }
+
+  /** The bound addresses, with the real port where the config asked for port 0. */
+  addresses(): AddressInfo[] {
+    return this.#servers.map((server) => server.address() as AddressInfo);
+  }
+
+  /**
+   * Stops accepting and resolves once every connection has closed. Idle keep-alive connections
+   * are closed now and again as in-flight requests finish (their responses already asked the
+   * client to close); at the deadline the rest are cut.
+   */
+  async close(deadlineMs: number): Promise<{ forced: boolean }> {
+    const closed = this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+    const sweep = setInterval(() => this.#servers.forEach((server) => server.closeIdleConnections()), 50);
+    let forced = false;
+    const deadline = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        forced = true;
+        this.#servers.forEach((server) => server.closeAllConnections());
+        resolve();
+      }, deadlineMs);
+      timer.unref();
+    });
+    try {
+      await Promise.race([Promise.all(closed), deadline]);
+    } finally {
+      clearInterval(sweep);
+    }
+    return { forced };
+  }
+}
+
+function listen(app: Hono<NodeEnv>, address: Address): Promise<Server> {
+  const server = createAdaptorServer({
+    fetch: app.fetch,
+    // The balancer builds Web objects only for its own error responses; leave Node's globals alone
+    // and let the forwarder own the request body (it streams it upstream).
+    overrideGlobalObjects: false,
+    autoCleanupIncoming: false,
+    serverOptions: {
+      // Whole-request deadlines would cut off large uploads; the upstream read timeout and
+      // Node's header timeout bound the waits instead.
+      requestTimeout: 0,
+    },
+  }) as Server;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

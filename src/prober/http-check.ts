@@ -1,0 +1,49 @@
+import { request } from 'node:http';
+import type { Address } from '../core/address.ts';
+import type { CheckResult } from '../core/health.ts';
+import type { HealthCheck } from './check.ts';
+
+/**
+ * Passes when `GET path` on a fresh connection answers with a status below 400 within the
+ * timeout. Unlike a TCP check it also catches a peer that accepts connections but hangs.
+ */
+export class HttpCheck implements HealthCheck {
+  readonly #timeoutMs: number;
+  readonly #path: string;
+  readonly #host: string | undefined;
+
+  constructor(timeoutMs: number, path: string, host: string | undefined) {
+    this.#timeoutMs = timeoutMs;
+    this.#path = path;
+    this.#host = host;
+  }
+
+  check(peer: Address): Promise<CheckResult> {
+    const started = performance.now();
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish = (ok: boolean, reason?: string) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        req.destroy();
+        resolve({ ok, latencyMs: performance.now() - started, reason });
+      };
+      const req = request({
+        host: peer.host,
+        port: peer.port,
+        path: this.#path,
+        agent: false,
+        headers: { host: this.#host ?? `${peer.host}:${peer.port}`, 'user-agent': 'edgelb-health-check' },
+      });
+      const timer = setTimeout(() => finish(false, `no answer within ${this.#timeoutMs}ms`), this.#timeoutMs);
+      req.once('response', (res) => {
+        res.resume();
+        const status = res.statusCode ?? 0;
+        finish(status < 400, status < 400 ? undefined : `status ${status}`);
+      });
+      req.once('error', (error: NodeJS.ErrnoException) => finish(false, `${error.code ?? error.message}`));
+      req.end();
+    });
+  }
+}

@@ -1,0 +1,27 @@
+import { connect } from 'node:net';
+import type { Address } from '../core/address.ts';
+import type { CheckResult } from '../core/health.ts';
+import type { HealthCheck } from './check.ts';
+
+/** Passes when a TCP connection to the peer is established within the timeout. */
+export class TcpCheck implements HealthCheck {
+  readonly #timeoutMs: number;
+
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+  }
+
+  check(peer: Address): Promise<CheckResult> {
+    const started = performance.now();
+    return new Promise((resolve) => {
+      const socket = connect({ host: peer.host, port: peer.port, noDelay: true });
+      const finish = (ok: boolean, reason?: string) => {
+        socket.destroy();
+        resolve({ ok, latencyMs: performance.now() - started, reason });
+      };
+      socket.setTimeout(this.#timeoutMs, () => finish(false, `no connection within ${this.#timeoutMs}ms`));
+      socket.once('connect', () => finish(true));
+      socket.once('error', (error: NodeJS.ErrnoException) => finish(false, `connect ${error.code ?? error.message}`));
+    });
+  }
+}

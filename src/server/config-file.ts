@@ -1,0 +1,23 @@
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { validateConfig, type Config } from '../core/config.ts';
+import { ConfigError } from '../core/errors.ts';
+
+/** Reads and validates a YAML config; throws `ConfigError` listing every problem found. */
+export async function loadConfigFile(file: string): Promise<Config> {
+  const path = isAbsolute(file) ? file : resolve(file);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`], file);
+  }
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(document.errors.map((error) => `YAML: ${error.message.split('\n')[0]}`), file);
+  }
+  const result = validateConfig(document.toJS());
+  if ('problems' in result) throw new ConfigError(result.problems, file);
+  return result.config;
+}

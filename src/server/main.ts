@@ -1,0 +1,89 @@
+import packageJson from '../../package.json' with { type: 'json' };
+import { ConfigError, describeError } from '../core/errors.ts';
+import { HELP, parseCli, type CliOptions } from './cli-args.ts';
+import { loadConfigFile } from './config-file.ts';
+import { createLogger, flushLogs } from './logger.ts';
+import { runEmbedded } from './run-embedded.ts';
+
+/** Exit codes: 0 done, 1 bad config or failure to start, 2 bad command line. */
+async function main(argv: readonly string[]): Promise<number> {
+  let options: CliOptions;
+  try {
+    options = parseCli(argv);
+  } catch (error) {
+    process.stderr.write(`edgelb: ${describeError(error)}\nTry 'edgelb --help'.\n`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (options.version) {
+    process.stdout.write(`edgelb ${packageJson.version}\n`);
+    return 0;
+  }
+  if (options.conf === undefined) {
+    process.stderr.write(`edgelb: no config file; pass -c FILE (examples/demo.yaml is one)\n`);
+    return 2;
+  }
+
+  let config;
+  try {
+    config = await loadConfigFile(options.conf);
+  } catch (error) {
+    process.stderr.write(`edgelb: ${error instanceof ConfigError ? error.message : describeError(error)}\n`);
+    return 1;
+  }
+  if (options.test) {
+    process.stdout.write(`edgelb: the configuration file ${options.conf} is valid\n`);
+    return 0;
+  }
+  const unavailable = [
+    options.daemon || config.daemon ? '-d/--daemon (daemon: true)' : undefined,
+    options.upgrade ? '-u/--upgrade' : undefined,
+    config.redis !== undefined ? 'redis' : undefined,
+  ].filter(Boolean);
+  if (unavailable.length > 0) {
+    process.stderr.write(`edgelb: not available in this version: ${unavailable.join(', ')}\n`);
+    return 2;
+  }
+
+  const log = createLogger();
+  if (config.threads > 1) log.warn({ threads: config.threads }, 'threads > 1 is not available yet; running one process');
+  process.on('unhandledRejection', (reason) => log.error({ error: describeError(reason) }, 'unhandled rejection'));
+  process.on('uncaughtException', (error) => {
+    log.fatal({ error: describeError(error), stack: error.stack }, 'uncaught exception; exiting');
+    flushLogs(log);
+    process.exit(1);
+  });
+
+  let running;
+  try {
+    running = await runEmbedded(config, log);
+  } catch (error) {
+    log.fatal({ error: describeError(error) }, 'cannot start');
+    flushLogs(log);
+    process.stderr.write(`edgelb: cannot start: ${describeError(error)}\n`);
+    return 1;
+  }
+
+  return new Promise<number>((resolve) => {
+    const shutdown = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', shutdown);
+      process.off('SIGINT', shutdown);
+      log.info({ signal, gracePeriodSeconds: config.grace_period_seconds }, 'shutting down gracefully');
+      void running.stop().then(({ forced }) => {
+        if (forced) log.warn({}, 'grace period over; remaining connections were closed');
+        log.info({}, 'stopped');
+        flushLogs(log);
+        resolve(0);
+      });
+    };
+    process.on('SIGTERM', shutdown);
+    process.on('SIGINT', shutdown);
+  });
+}
+
+const code = await main(process.argv.slice(2));
+// Exit explicitly: a shutdown must not wait on a handle some library forgot to unref.
+process.exit(code);

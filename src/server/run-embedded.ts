@@ -1,0 +1,58 @@
+import type { Logger } from 'pino';
+import type { Config } from '../core/config.ts';
+import { formatAddress } from '../core/address.ts';
+import { buildPools } from '../core/peer.ts';
+import { createBalancer } from '../edge/balancer.ts';
+import { NodeForwarder } from '../edge/node-forwarder.ts';
+import { NodeListeners } from '../edge/node.ts';
+import { ProbeScheduler } from '../prober/scheduler.ts';
+import { MemoryHealthStore } from '../store/memory.ts';
+
+/** A running balancer; `stop` is the graceful shutdown. */
+export interface RunningBalancer {
+  readonly listeners: NodeListeners;
+  stop(): Promise<{ forced: boolean }>;
+}
+
+/**
+ * Embedded mode: health in memory, the prober in this process. Every peer is checked once
+ * before the listeners open, so the first request already sees real health.
+ */
+export async function runEmbedded(config: Config, log: Logger): Promise<RunningBalancer> {
+  const pools = buildPools(config.upstreams);
+  const store = new MemoryHealthStore(pools);
+  const prober = new ProbeScheduler(pools, store, {
+    onFlip(peer, up, reason) {
+      if (up) log.info({ pool: peer.pool, peer: peer.id }, 'peer up');
+      else log.warn({ pool: peer.pool, peer: peer.id, reason }, 'peer down');
+    },
+  });
+  await prober.start();
+  const forwarder = new NodeForwarder(pools, log);
+  const app = createBalancer({ pools, store, forwarder, log });
+  let listeners: NodeListeners;
+  try {
+    listeners = await NodeListeners.open(app, config.listen);
+  } catch (error) {
+    prober.stop();
+    await forwarder.close();
+    throw error;
+  }
+  log.info(
+    {
+      listen: listeners.addresses().map((a) => formatAddress({ host: a.address, port: a.port })),
+      pools: Object.fromEntries(pools.map((pool) => [pool.name, pool.peers.map((peer) => peer.id)])),
+    },
+    'edgelb is serving',
+  );
+  return {
+    listeners,
+    async stop() {
+      prober.stop();
+      forwarder.drain();
+      const result = await listeners.close(config.grace_period_seconds * 1000);
+      await forwarder.close();
+      return result;
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import type { HealthStore } from '../core/health-store.ts';
+import type { PeerState } from '../core/health.ts';
+import type { Peer, Pool } from '../core/peer.ts';
+
+/**
+ * The embedded store: health lives in this process. The healthy list of each pool is rebuilt
+ * only when a peer flips, so the request path reads a ready array.
+ */
+export class MemoryHealthStore implements HealthStore {
+  readonly #pools = new Map<string, readonly Peer[]>();
+  readonly #healthy = new Map<string, readonly Peer[]>();
+  readonly #states = new Map<Peer, PeerState>();
+
+  constructor(pools: readonly Pool[]) {
+    for (const pool of pools) {
+      this.#pools.set(pool.name, pool.peers);
+      this.#healthy.set(pool.name, pool.peers);
+    }
+  }
+
+  healthyPeers(pool: string): readonly Peer[] {
+    return this.#healthy.get(pool) ?? [];
+  }
+
+  state(peer: Peer): PeerState | undefined {
+    return this.#states.get(peer);
+  }
+
+  setState(peer: Peer, state: PeerState): void {
+    const previous = this.#states.get(peer);
+    this.#states.set(peer, state);
+    if (previous?.up !== state.up) this.#rebuildHealthy(peer.pool);
+  }
+
+  #rebuildHealthy(pool: string): void {
+    const peers = this.#pools.get(pool) ?? [];
+    this.#healthy.set(pool, peers.filter((peer) => this.#states.get(peer)?.up !== false));
+  }
+}
