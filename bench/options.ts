@@ -8,6 +8,8 @@ export interface Options {
   /** Length of the no-load window that measures background connections at the upstreams. */
   idleSeconds: number;
   out: string;
+  /** The edgelb entry point to benchmark. */
+  edgelbBin: string;
   quick: boolean;
 }
 
@@ -18,7 +20,8 @@ export const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--seconds 
   --seconds N    wrk duration per round, whole seconds    (env BENCH_SECONDS, default 10)
   --warmup N     unmeasured wrk run per system first      (env BENCH_WARMUP, default min(3, seconds))
   --out FILE     markdown file whose results section is replaced
-                                                          (env BENCH_OUT, default docs/BENCHMARKS.md)`;
+                                                          (env BENCH_OUT, default docs/BENCHMARKS.md)
+  --edgelb FILE  edgelb entry point to run                (env BENCH_EDGELB, default bin/edgelb.js)`;
 
 function positiveInt(name: string, text: string | undefined, fallback: number, min = 1): number {
   if (text === undefined || text === '') return fallback;
@@ -37,6 +40,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, repoRoot: s
       seconds: { type: 'string' },
       warmup: { type: 'string' },
       out: { type: 'string' },
+      edgelb: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -48,5 +52,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, repoRoot: s
   const seconds = positiveInt('seconds', values.seconds ?? env.BENCH_SECONDS, quick ? 1 : 10);
   const warmupSeconds = positiveInt('warmup', values.warmup ?? env.BENCH_WARMUP, Math.min(3, seconds), 0);
   const out = resolve(repoRoot, values.out ?? env.BENCH_OUT ?? 'docs/BENCHMARKS.md');
-  return { rounds, seconds, warmupSeconds, idleSeconds: Math.min(5, seconds), out, quick };
+  const edgelbBin = resolve(repoRoot, values.edgelb ?? env.BENCH_EDGELB ?? 'bin/edgelb.js');
+  return { rounds, seconds, warmupSeconds, idleSeconds: Math.min(5, seconds), out, edgelbBin, quick };
 }

@@ -29,6 +29,8 @@ export interface RunReport {
   proxyCpus: string;
   wrkCpus: string;
   backgroundAcceptsPerSecond: number;
+  /** 1, 5 and 15 minute load averages after the last round: a busy host shows here. */
+  loadAverageAtEnd: string;
   referenceId: string;
   systems: SystemOutcome[];
 }
@@ -155,13 +157,15 @@ function renderMachine(report: RunReport): string {
     ['nproc', machine.nproc],
     ['CPU', machine.cpuModel],
     ['kernel', machine.kernel],
+    ['edgelb', machine.edgelb],
     ['Node.js', machine.node],
     ['nginx', machine.nginx],
     ['HAProxy', machine.haproxy],
     ['wrk', machine.wrk],
     ['load average at start', machine.loadAverage],
+    ['load average at end', report.loadAverageAtEnd],
   ];
-  return ['| | |', '---|---', ...rows.map(([key, value]) => `| ${key} | ${escapeCell(value)} |`)].join('\n');
+  return ['| | |', '| --- | --- |', ...rows.map(([key, value]) => `| ${key} | ${escapeCell(value)} |`)].join('\n');
 }
 
 export function renderResults(report: RunReport): string {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { startHaproxy, haproxyConfig } from './rig/haproxy.ts';
 import { waitForOk } from './rig/http.ts';
 import { childPids } from './rig/memory.ts';
@@ -10,6 +10,7 @@ import { startProcess, stopProcess, type Proc } from './rig/processes.ts';
 /** What every system gets to start from. */
 export interface RigContext {
   repoRoot: string;
+  edgelbBin: string;
   /** Private scratch directory for this system, inside the run's temporary directory. */
   dir: string;
   /** A free 127.0.0.1 port reserved for this system to listen on. */
@@ -91,8 +92,8 @@ export const SYSTEMS: readonly SystemSpec[] = [
     id: 'edgelb',
     label: 'edgelb',
     async start(ctx) {
-      const bin = join(ctx.repoRoot, 'bin', 'edgelb.js');
-      if (!existsSync(bin)) throw new Error('bin/edgelb.js does not exist');
+      const bin = ctx.edgelbBin;
+      if (!existsSync(bin)) throw new Error(`${relative(ctx.repoRoot, bin)} does not exist`);
       await mkdir(ctx.dir, { recursive: true });
       const config = join(ctx.dir, 'edgelb.yaml');
       const peers = ctx.upstreamPorts.map((port) => `"127.0.0.1:${port}"`).join(', ');

@@ -9,6 +9,8 @@ export interface Machine {
   nproc: string;
   cpuModel: string;
   kernel: string;
+  /** Package version and commit of the edgelb under test. */
+  edgelb: string;
   node: string;
   nginx: string;
   haproxy: string;
@@ -33,16 +35,38 @@ function cpuModel(): string {
   return os.cpus()[0]?.model ?? 'unknown';
 }
 
-export function describeMachine(): Machine {
+export function loadAverage(): string {
+  return os.loadavg().map((load) => load.toFixed(2)).join(' ');
+}
+
+function edgelbVersion(repoRoot: string): string {
+  let version = 'unknown version';
+  try {
+    version = String((JSON.parse(readFileSync(`${repoRoot}/package.json`, 'utf8')) as { version?: unknown }).version);
+  } catch {
+    // Reported as unknown.
+  }
+  const git = (args: string[]): string | undefined => {
+    const result = spawnSync('git', ['-C', repoRoot, ...args], { encoding: 'utf8', timeout: 5000 });
+    return result.status === 0 ? result.stdout.trim() : undefined;
+  };
+  const commit = git(['rev-parse', '--short', 'HEAD']);
+  if (commit === undefined) return `${version}, no git commit`;
+  const dirty = git(['status', '--porcelain', '--', 'src', 'bin', 'package.json']);
+  return `${version}, commit ${commit}${dirty ? ' with uncommitted changes in src/, bin/ or package.json' : ''}`;
+}
+
+export function describeMachine(repoRoot: string): Machine {
   return {
     nproc: versionLine('nproc', []),
     cpuModel: cpuModel(),
     kernel: `${os.type()} ${os.release()} ${os.machine()}`,
+    edgelb: edgelbVersion(repoRoot),
     // The proxies run on the same Node binary as this script (npm puts it first in PATH).
     node: process.version,
     nginx: versionLine(NGINX, ['-v']),
     haproxy: versionLine(HAPROXY, ['-v']),
     wrk: versionLine(WRK, ['-v']),
-    loadAverage: os.loadavg().map((load) => load.toFixed(2)).join(' '),
+    loadAverage: loadAverage(),
   };
 }

@@ -21,8 +21,11 @@ export interface StartOptions {
 
 const OUTPUT_TAIL_BYTES = 8192;
 const running = new Set<Proc>();
+let closed = false;
 
 export function startProcess(name: string, command: string, args: string[], options: StartOptions = {}): Proc {
+  // Once shutdown has begun, a late start would escape the cleanup.
+  if (closed) throw new Error(`${name}: not started, the rig is shutting down`);
   const [file, argv] = options.cpus === undefined ? [command, args] : ['taskset', ['-c', options.cpus, command, ...args]];
   // A separate process group lets us kill nginx's master and worker together,
   // and keeps a Ctrl-C in the terminal from racing our own orderly shutdown.
@@ -98,6 +101,7 @@ export async function stopProcess(proc: Proc, graceMs = 3000): Promise<void> {
 }
 
 export async function stopAllProcesses(): Promise<void> {
+  closed = true;
   await Promise.all([...running].map((proc) => stopProcess(proc)));
 }
 

@@ -7,12 +7,13 @@ export interface Address {
 const BRACKETED_IPV6 = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/;
 const HOST_PORT = /^([A-Za-z0-9.-]+):(\d+)$/;
 
-export function parseAddress(text: string): Address | { error: string } {
+/** `allowPortZero` is for listeners, where port 0 asks the system for a free port. */
+export function parseAddress(text: string, { allowPortZero = false } = {}): Address | { error: string } {
   const match = BRACKETED_IPV6.exec(text) ?? HOST_PORT.exec(text);
   if (!match) return { error: `"${text}" is not host:port (IPv6 as [::1]:8080)` };
   const port = Number(match[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    return { error: `"${text}": port must be 1-65535` };
+  if (!Number.isInteger(port) || port < (allowPortZero ? 0 : 1) || port > 65535) {
+    return { error: `"${text}": port must be ${allowPortZero ? 0 : 1}-65535` };
   }
   return { host: match[1]!, port };
 }

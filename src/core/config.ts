@@ -17,14 +17,16 @@ const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
   return parsed.ms;
 });
 
-const address = z.string().transform((text, ctx): Address => {
-  const parsed = parseAddress(text);
-  if ('error' in parsed) {
-    ctx.addIssue({ code: 'custom', message: parsed.error });
-    return z.NEVER;
-  }
-  return parsed;
-});
+const addressOf = (options: { allowPortZero: boolean }) =>
+  z.string().transform((text, ctx): Address => {
+    const parsed = parseAddress(text, options);
+    if ('error' in parsed) {
+      ctx.addIssue({ code: 'custom', message: parsed.error });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+const address = addressOf({ allowPortZero: false });
 
 const healthCheck = z
   .strictObject({
@@ -59,7 +61,7 @@ const pool = z.strictObject({
 const listener = z.preprocess(
   (value) => (typeof value === 'string' ? { addr: value } : value),
   z.strictObject({
-    addr: address,
+    addr: addressOf({ allowPortZero: true }),
     tls: z.undefined('TLS listeners are not supported by this version').optional(),
     h2: z.literal(false, 'HTTP/2 is not supported by this version').optional(),
   }).transform((l) => l.addr),

@@ -40,13 +40,22 @@ export class NodeForwarder implements Forwarder<NodeEnv> {
     }
   }
 
+  /** undici's stream factory: the response head goes to the client, the body is piped after it. */
+  readonly #writeResponseHead = (data: { statusCode: number; headers: unknown; opaque: unknown }): ServerResponse => {
+    const outgoing = data.opaque as ServerResponse;
+    if (this.#draining) outgoing.shouldKeepAlive = false;
+    outgoing.writeHead(data.statusCode, downstreamResponseHeaders(data.headers as string[]));
+    return outgoing;
+  };
+
   /** From now on every response asks its client to close the connection (graceful shutdown). */
   drain(): void {
     this.#draining = true;
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.#dispatchers.values()].map((dispatcher) => dispatcher.close()));
+  /** Closes the upstream connections: politely, or (`force`) cutting requests still running. */
+  async close({ force = false } = {}): Promise<void> {
+    await Promise.all([...this.#dispatchers.values()].map((dispatcher) => (force ? dispatcher.destroy() : dispatcher.close())));
   }
 
   async forward(context: Context<NodeEnv>, exchange: Exchange): Promise<Response> {
@@ -57,7 +66,6 @@ export class NodeForwarder implements Forwarder<NodeEnv> {
     if (path === undefined || method === 'CONNECT') {
       throw new ProxyError('bad_request', `cannot proxy ${method} ${incoming.url ?? ''}`);
     }
-    if (this.#draining) outgoing.shouldKeepAlive = false;
     const headers = upstreamRequestHeaders(incoming.rawHeaders, {
       clientIp: clientAddress(incoming.socket.remoteAddress),
       proto: (incoming.socket as TLSSocket).encrypted ? 'https' : 'http',
@@ -80,7 +88,7 @@ export class NodeForwarder implements Forwarder<NodeEnv> {
       try {
         await this.#dispatchers.get(peer)!.stream(
           { path, method, headers, body, opaque: outgoing, responseHeaders: 'raw' },
-          writeResponseHead,
+          this.#writeResponseHead,
         );
         return RESPONSE_ALREADY_SENT;
       } catch (error) {
@@ -106,12 +114,6 @@ export class NodeForwarder implements Forwarder<NodeEnv> {
   }
 }
 
-/** undici's stream factory: the response head goes to the client, the body is piped after it. */
-function writeResponseHead(data: { statusCode: number; headers: unknown; opaque: unknown }): ServerResponse {
-  const outgoing = data.opaque as ServerResponse;
-  outgoing.writeHead(data.statusCode, downstreamResponseHeaders(data.headers as string[]));
-  return outgoing;
-}
 
 /** The path to send upstream: origin-form as is, absolute-form reduced to its path. */
 function originFormPath(url: string | undefined): string | undefined {

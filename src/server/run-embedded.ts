@@ -51,7 +51,7 @@ export async function runEmbedded(config: Config, log: Logger): Promise<RunningB
       prober.stop();
       forwarder.drain();
       const result = await listeners.close(config.grace_period_seconds * 1000);
-      await forwarder.close();
+      await forwarder.close({ force: result.forced });
       return result;
     },
   };

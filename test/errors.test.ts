@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { killAll, startEdgelb, startUpstream } from './support/processes.ts';
+import { waitFor } from './support/wait-for.ts';
+
+/** A peer that passes TCP checks but hangs up on every HTTP request. */
+function startHangingUpPeer(): Promise<Server> {
+  const server = createServer((socket) => socket.once('data', () => socket.destroy()));
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+describe('error responses', () => {
+  after(killAll);
+
+  it('answers 503 with Retry-After and a request id found in the log when no peer is healthy', async () => {
+    const dead = await startUpstream('dead');
+    await dead.kill();
+    const lb = await startEdgelb({ upstreams: { web: { peers: [dead.address], health_check: { interval: '2s' } } } });
+    const res = await fetch(lb.url);
+    const body = await res.text();
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('retry-after'), '2');
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+    const id = res.headers.get('x-request-id');
+    assert.ok(id);
+    assert.match(body, /no healthy peer/);
+    assert.ok(body.includes(id), 'the body names the request id');
+    const line = await waitFor('the log line of the failed request', () => lb.logs.find((l) => l.requestId === id && l.msg === 'request failed'));
+    assert.equal(line.status, 503);
+  });
+
+  it('keeps a client-supplied X-Request-Id', async () => {
+    const dead = await startUpstream('dead');
+    await dead.kill();
+    const lb = await startEdgelb({ upstreams: { web: { peers: [dead.address] } } });
+    const res = await fetch(lb.url, { headers: { 'x-request-id': 'trace-42' } });
+    await res.text();
+    assert.equal(res.headers.get('x-request-id'), 'trace-42');
+  });
+
+  it('answers 502 when the peer breaks the exchange', async () => {
+    const peer = await startHangingUpPeer();
+    try {
+      const port = (peer.address() as { port: number }).port;
+      const lb = await startEdgelb({ upstreams: { web: { peers: [`127.0.0.1:${port}`] } } });
+      const res = await fetch(lb.url);
+      const body = await res.text();
+      assert.equal(res.status, 502);
+      const id = res.headers.get('x-request-id')!;
+      assert.ok(body.includes(id));
+      const line = await waitFor('the log line', () => lb.logs.find((l) => l.requestId === id && l.msg === 'request failed'));
+      assert.match(String(line.cause), /UND_ERR_SOCKET|ECONNRESET/);
+    } finally {
+      peer.close();
+    }
+  });
+
+  it('answers 504 when the peer does not answer within read_timeout', async () => {
+    const slow = await startUpstream('slow');
+    const lb = await startEdgelb({ upstreams: { web: { peers: [slow.address], read_timeout: '300ms' } } });
+    const started = performance.now();
+    const res = await fetch(`${lb.url}/slow?ms=3000`);
+    await res.text();
+    assert.equal(res.status, 504);
+    assert.ok(performance.now() - started < 2000, 'the timeout, not the peer, ended the request');
+    const fast = await fetch(`${lb.url}/slow?ms=10`);
+    assert.equal(fast.status, 200, 'the peer stays usable');
+    await fast.text();
+  });
+});

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { request } from 'undici';
+import { killAll, startEdgelb, startUpstream } from './support/processes.ts';
+import { client } from './support/http.ts';
+import { waitFor } from './support/wait-for.ts';
+
+function refusesConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
+}
+
+describe('graceful shutdown (SIGTERM)', () => {
+  after(killAll);
+
+  it('stops accepting, finishes the request in flight, and exits 0', async () => {
+    const upstream = await startUpstream('slow');
+    const lb = await startEdgelb({ grace_period_seconds: 10, upstreams: { web: { peers: [upstream.address] } } });
+    const inFlight = request(`${lb.url}/slow?ms=1500`, { dispatcher: client });
+    await waitFor('the request to reach the peer', () => lb.logs.some((l) => l.msg === 'upstream peer'));
+    lb.process.kill('SIGTERM');
+
+    await waitFor('new connections to be refused', () => refusesConnections(lb.port));
+    assert.equal(lb.process.exitCode, null, 'still running while the request is in flight');
+    const res = await inFlight;
+    assert.equal(res.statusCode, 200);
+    assert.equal(await res.body.text(), 'slow slow\n');
+    assert.equal(res.headers['connection'], 'close', 'the last response asks the client to close');
+    assert.equal(await lb.exited, 0);
+  });
+
+  it('cuts what is still running when the grace period ends', async () => {
+    const upstream = await startUpstream('slower');
+    const lb = await startEdgelb({ grace_period_seconds: 0.5, upstreams: { web: { peers: [upstream.address] } } });
+    const inFlight = request(`${lb.url}/slow?ms=10000`, { dispatcher: client }).then(
+      (res) => res.body.text(),
+      (error: unknown) => error,
+    );
+    await waitFor('the request to reach the peer', () => lb.logs.some((l) => l.msg === 'upstream peer'));
+    const signalledAt = performance.now();
+    lb.process.kill('SIGTERM');
+    assert.equal(await lb.exited, 0);
+    assert.ok(performance.now() - signalledAt < 3000, 'exited soon after the grace period');
+    assert.ok((await inFlight) instanceof Error, 'the unfinished request was cut');
+  });
+});

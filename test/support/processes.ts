@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { waitFor } from './wait-for.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const running = new Set<ChildProcess>();
+
+/** Kills whatever a test left running, e.g. after a failed assertion. */
+export function killAll(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+}
+process.on('exit', killAll);
+
+function track(child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+export interface Upstream {
+  readonly name: string;
+  readonly port: number;
+  readonly address: string;
+  readonly process: ChildProcess;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts the echo upstream as its own process; `port` 0 picks a free one. */
+export async function startUpstream(name: string, port = 0): Promise<Upstream> {
+  const child = track(spawn(process.execPath, [join(root, 'test/fixtures/echo-upstream.ts'), '--name', name, '--port', String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }));
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`upstream ${name} exited with ${code}`)));
+  });
+  const bound = (JSON.parse(line) as { port: number }).port;
+  return {
+    name,
+    port: bound,
+    address: `127.0.0.1:${bound}`,
+    process: child,
+    kill: (signal = 'SIGKILL') => stop(child, signal),
+  };
+}
+
+function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+export interface LogLine {
+  level: number;
+  time: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
+export interface Edgelb {
+  readonly process: ChildProcess;
+  readonly port: number;
+  readonly url: string;
+  readonly logs: LogLine[];
+  readonly configFile: string;
+  /** Resolves with the exit code. */
+  readonly exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Writes `config` (with a listener on a free port unless it names one) and runs `edgelb -c`. */
+export async function startEdgelb(config: Record<string, unknown>, env: Record<string, string> = {}): Promise<Edgelb> {
+  const dir = mkdtempSync(join(tmpdir(), 'edgelb-test-'));
+  const configFile = join(dir, 'edgelb.yaml');
+  writeFileSync(configFile, stringify({ listen: ['127.0.0.1:0'], ...config }));
+  const child = track(spawn(process.execPath, [join(root, 'bin/edgelb.js'), '-c', configFile], {
+    stdio: ['ignore', 'inherit', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'debug', ...env },
+  }));
+  const logs: LogLine[] = [];
+  const other: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    try {
+      logs.push(JSON.parse(line) as LogLine);
+    } catch {
+      other.push(line);
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const serving = await Promise.race([
+    waitFor('edgelb to start serving', () => logs.find((line) => line.msg === 'edgelb is serving'), { timeoutMs: 15_000 }),
+    exited.then((code) => Promise.reject(new Error(`edgelb exited with ${code}: ${other.join('\n')}`))),
+  ]);
+  const port = Number((serving.listen as string[])[0]!.split(':').pop());
+  return {
+    process: child,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    logs,
+    configFile,
+    exited,
+    kill: (signal = 'SIGKILL') => stop(child, signal),
+  };
+}
+
+/** Runs `edgelb ARGS` to completion and returns its exit code and output. */
+export function runEdgelb(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = track(spawn(process.execPath, [join(root, 'bin/edgelb.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** Reads a process's peak resident set size (VmHWM) in bytes from /proc. */
+export async function peakRss(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+  return Number(kb) * 1024;
+}
