@@ -68,4 +68,18 @@ describe('error responses', () => {
     assert.equal(fast.status, 200, 'the peer stays usable');
     await fast.text();
   });
+
+  it('frees the upstream request when the client leaves before the answer', async () => {
+    const slow = await startUpstream('slow');
+    const lb = await startEdgelb({ upstreams: { web: { peers: [slow.address] } } });
+    const leaving = new AbortController();
+    const pending = fetch(`${lb.url}/slow?ms=10000`, { signal: leaving.signal }).catch(() => 'aborted');
+    await waitFor('the request to reach the peer', () => lb.logs.some((l) => l.msg === 'upstream peer'));
+    leaving.abort();
+    assert.equal(await pending, 'aborted');
+    await waitFor('the peer to see its request abandoned', async () => {
+      const stats = (await (await fetch(`http://${slow.address}/stats`)).json()) as { abandoned: number };
+      return stats.abandoned === 1;
+    }, { timeoutMs: 3000 });
+  });
 });

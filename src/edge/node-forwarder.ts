@@ -76,6 +76,13 @@ export class NodeForwarder implements Forwarder<NodeEnv> {
       ? incoming.headers['content-length'] !== '0'
       : incoming.headers['transfer-encoding'] !== undefined;
 
+    // A client that leaves before the answer frees the upstream connection too (long polls,
+    // slow peers), instead of holding it until the peer answers.
+    const clientGone = new AbortController();
+    outgoing.once('close', () => {
+      if (!outgoing.writableFinished) clientGone.abort();
+    });
+
     let attempts = 0;
     let failure: unknown;
     for (const peer of exchange.candidates) {
@@ -87,7 +94,7 @@ export class NodeForwarder implements Forwarder<NodeEnv> {
       const body = hasBody ? new RequestBody(incoming) : null;
       try {
         await this.#dispatchers.get(peer)!.stream(
-          { path, method, headers, body, opaque: outgoing, responseHeaders: 'raw' },
+          { path, method, headers, body, opaque: outgoing, responseHeaders: 'raw', signal: clientGone.signal },
           this.#writeResponseHead,
         );
         return RESPONSE_ALREADY_SENT;
