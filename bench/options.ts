@@ -13,7 +13,7 @@ export interface Options {
   quick: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--seconds N] [--warmup N] [--out FILE]
+export const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--seconds N] [--warmup N] [--out FILE] [--edgelb FILE]
 
   --quick        1 round of 1 s per system with 1 s warmup: checks that the rig works
   --rounds N     interleaved rounds per system            (env BENCH_ROUNDS, default 3)

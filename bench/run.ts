@@ -106,8 +106,8 @@ async function main(options: Options): Promise<void> {
     }
   }
 
-  log(`measuring background upstream connections for ${options.idleSeconds} s`);
   checkpoint();
+  log(`measuring background upstream connections for ${options.idleSeconds} s`);
   const backgroundAcceptsPerSecond = await measureBackgroundAccepts(statusUrl, options.idleSeconds);
   log(`background: ${backgroundAcceptsPerSecond.toFixed(1)} upstream connections/s`);
 
