@@ -9,6 +9,7 @@ import type { Log } from '../core/log.ts';
 import type { Peer, Pool } from '../core/peer.ts';
 import type { Exchange } from './exchange.ts';
 import type { Forwarder } from './forwarder.ts';
+import { clientSignal } from './client-signal.ts';
 import { clientAddress, downstreamResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import { RequestBody } from './request-body.ts';
 import { mayRetry, upstreamProxyError } from './upstream-failure.ts';
@@ -78,10 +79,7 @@ export class NodeForwarder implements Forwarder<NodeEnv> {
 
     // A client that leaves before the answer frees the upstream connection too (long polls,
     // slow peers), instead of holding it until the peer answers.
-    const clientGone = new AbortController();
-    outgoing.once('close', () => {
-      if (!outgoing.writableFinished) clientGone.abort();
-    });
+    const signal = clientSignal(incoming.socket);
 
     let attempts = 0;
     let failure: unknown;
@@ -94,7 +92,7 @@ export class NodeForwarder implements Forwarder<NodeEnv> {
       const body = hasBody ? new RequestBody(incoming) : null;
       try {
         await this.#dispatchers.get(peer)!.stream(
-          { path, method, headers, body, opaque: outgoing, responseHeaders: 'raw', signal: clientGone.signal },
+          { path, method, headers, body, opaque: outgoing, responseHeaders: 'raw', signal },
           this.#writeResponseHead,
         );
         return RESPONSE_ALREADY_SENT;
