@@ -70,34 +70,38 @@ export function upstreamRequestHeaders(raw: readonly string[], facts: Forwarding
   return out;
 }
 
-/** The upstream response's headers for the client: hop-by-hop ones removed, `Via` appended to. */
-export function downstreamResponseHeaders(raw: readonly string[]): string[] {
-  const connectionListed = namedByConnection(raw);
+/**
+ * The upstream response's headers for the client, from undici's parsed form (lower-case names,
+ * repeated headers as arrays): hop-by-hop ones removed, `Via` appended to. Flat for `writeHead`.
+ */
+export function downstreamResponseHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): string[] {
+  const connection = headers.connection;
+  const connectionListed = connection === undefined ? undefined : connectionTokens(String(connection), undefined);
   const out: string[] = [];
-  let via: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const lower = name.toLowerCase();
-    if (lower === 'via') {
-      via = via === undefined ? raw[i + 1]! : `${via}, ${raw[i + 1]!}`;
-      continue;
-    }
-    if (HOP_BY_HOP.has(lower) || connectionListed?.has(lower)) continue;
-    out.push(name, raw[i + 1]!);
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || name === 'via' || HOP_BY_HOP.has(name) || connectionListed?.has(name)) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const item of value) out.push(name, item);
   }
-  out.push('via', via === undefined ? VIA : `${via}, ${VIA}`);
+  const via = headers.via;
+  out.push('via', via === undefined ? VIA : `${String(via)}, ${VIA}`);
   return out;
 }
 
-/** Extra hop-by-hop names listed in `Connection` (beyond the usual close/keep-alive). */
+/** Extra hop-by-hop names listed in `Connection` headers (beyond the usual close/keep-alive). */
 function namedByConnection(raw: readonly string[]): Set<string> | undefined {
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== 'connection') continue;
-    for (const token of raw[i + 1]!.split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name && name !== 'close' && name !== 'keep-alive') (named ??= new Set()).add(name);
-    }
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') named = connectionTokens(raw[i + 1]!, named);
+  }
+  return named;
+}
+
+function connectionTokens(value: string, named: Set<string> | undefined): Set<string> | undefined {
+  for (const token of value.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name && name !== 'close' && name !== 'keep-alive') (named ??= new Set()).add(name);
   }
   return named;
 }

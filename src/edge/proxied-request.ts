@@ -1,0 +1,138 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { describeError, ProxyError } from '../core/errors.ts';
+import type { Log } from '../core/log.ts';
+import type { Peer } from '../core/peer.ts';
+import type { Abortable } from './client-connection.ts';
+import type { Exchange } from './exchange.ts';
+import { downstreamResponseHeaders } from './headers.ts';
+import { RequestBody } from './request-body.ts';
+import { mayRetry, upstreamProxyError } from './upstream-failure.ts';
+
+/** What a proxied request needs from the forwarder that runs it. */
+export interface ProxyRuntime {
+  dispatcherFor(peer: Peer): Dispatcher;
+  readonly log: Log;
+  readonly logPeers: boolean;
+  readonly draining: boolean;
+}
+
+export interface UpstreamRequest {
+  readonly path: string;
+  readonly method: string;
+  readonly headers: string[];
+  readonly hasBody: boolean;
+}
+
+/**
+ * One client request on its way upstream, and the undici dispatch handler of each attempt
+ * (attempts run one after another, so one object serves them all). The response is written
+ * straight to the Node response with backpressure: no promise, stream wrapper or listener set
+ * per chunk or per attempt. `settled` is called once, with nothing when a response (or a cut
+ * connection) reached the client, or with the error the client must be told about.
+ */
+export class ProxiedRequest implements Dispatcher.DispatchHandler, Abortable {
+  readonly #runtime: ProxyRuntime;
+  readonly #exchange: Exchange;
+  readonly #incoming: IncomingMessage;
+  readonly #outgoing: ServerResponse;
+  readonly #request: UpstreamRequest;
+  readonly #settled: (error?: ProxyError) => void;
+  readonly #candidates: Iterator<Peer>;
+  #attempts = 0;
+  #peer: Peer | undefined;
+  #body: RequestBody | null = null;
+  #controller: Dispatcher.DispatchController | undefined;
+  #responded = false;
+  #abortedBy: Error | undefined;
+  #resume: (() => void) | undefined;
+
+  constructor(
+    runtime: ProxyRuntime,
+    exchange: Exchange,
+    bindings: { incoming: IncomingMessage; outgoing: ServerResponse },
+    request: UpstreamRequest,
+    settled: (error?: ProxyError) => void,
+  ) {
+    this.#runtime = runtime;
+    this.#exchange = exchange;
+    this.#incoming = bindings.incoming;
+    this.#outgoing = bindings.outgoing;
+    this.#request = request;
+    this.#settled = settled;
+    this.#candidates = exchange.candidates[Symbol.iterator]();
+  }
+
+  /** Sends the request to the next candidate peer, or settles when none may be tried. */
+  start(failure?: unknown): void {
+    const next = this.#attempts > this.#exchange.pool.retries ? undefined : this.#candidates.next();
+    if (next === undefined || next.done) {
+      this.#settled(failure === undefined
+        ? new ProxyError('no_healthy_peer', `no healthy peer in pool "${this.#exchange.pool.name}"`)
+        : upstreamProxyError(failure));
+      return;
+    }
+    const peer = next.value;
+    this.#attempts++;
+    this.#peer = peer;
+    this.#controller = undefined;
+    if (this.#runtime.logPeers) {
+      const { pool, id } = this.#exchange;
+      this.#runtime.log.debug({ requestId: id, pool: pool.name, peer: peer.id, attempt: this.#attempts }, 'upstream peer');
+    }
+    const { path, method, headers, hasBody } = this.#request;
+    this.#body = hasBody ? new RequestBody(this.#incoming) : null;
+    this.#runtime.dispatcherFor(peer).dispatch({ path, method, headers, body: this.#body }, this);
+  }
+
+  /** The client went away: stop the upstream request too. */
+  abort(reason: Error): void {
+    this.#abortedBy = reason;
+    this.#controller?.abort(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#abortedBy !== undefined) controller.abort(this.#abortedBy);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    // Interim 1xx answers (103 Early Hints, ...) are not passed on; the final one follows.
+    if (statusCode < 200) return;
+    this.#responded = true;
+    const outgoing = this.#outgoing;
+    if (this.#runtime.draining) outgoing.shouldKeepAlive = false;
+    outgoing.writeHead(statusCode, downstreamResponseHeaders(headers));
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#outgoing.write(chunk)) return;
+    controller.pause();
+    this.#outgoing.once('drain', (this.#resume ??= () => this.#controller?.resume()));
+  }
+
+  onResponseEnd(): void {
+    this.#outgoing.end();
+    this.#settled();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    const outgoing = this.#outgoing;
+    if (this.#responded || this.#abortedBy !== undefined || outgoing.destroyed) {
+      // Part of the response (or the client itself) is gone: all that is left is to cut the
+      // connection, as the failing peer did, so the client cannot mistake it for a whole answer.
+      outgoing.destroy();
+      this.#settled();
+      return;
+    }
+    if (!mayRetry(error, this.#request.method, this.#body?.started ?? false)) {
+      this.#settled(upstreamProxyError(error));
+      return;
+    }
+    this.#runtime.log.warn(
+      { requestId: this.#exchange.id, pool: this.#exchange.pool.name, peer: this.#peer?.id, error: describeError(error) },
+      'peer failed before the request was sent; trying the next one',
+    );
+    this.start(error);
+  }
+}
