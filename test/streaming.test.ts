@@ -64,6 +64,36 @@ describe('streaming bodies', () => {
   });
 });
 
+describe('a slow client', () => {
+  after(killAll);
+
+  it('gets a download intact while edgelb holds back the peer instead of reading ahead', async () => {
+    const upstream = await startUpstream('fast');
+    const lb = await startEdgelb({ upstreams: { web: { peers: [upstream.address] } } }, { LOG_LEVEL: 'info' });
+    const size = 48 * MiB;
+    const res = await request(`${lb.url}/download?bytes=${size}`, { dispatcher: client, highWaterMark: 64 * 1024 });
+    const hash = createHash('sha256');
+    let length = 0;
+    let aheadWhilePaused = -1;
+    for await (const chunk of res.body) {
+      hash.update(chunk as Buffer);
+      length += (chunk as Buffer).length;
+      if (aheadWhilePaused < 0 && length >= 8 * MiB) {
+        // Stop reading for a while: a balancer that ignored backpressure would now drain the
+        // whole download from the peer into its own memory.
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        const stats = (await (await fetch(`http://${upstream.address}/stats`)).json()) as { downloadBytesSent: number };
+        aheadWhilePaused = stats.downloadBytesSent - length;
+      }
+    }
+    assert.equal(length, size);
+    assert.equal(hash.digest('hex'), patternSha256(size));
+    // What may sit between the peer and a stalled client: socket buffers on both hops plus
+    // edgelb's own small write buffer, a few MiB, far from the 40 MiB still to come.
+    assert.ok(aheadWhilePaused < 16 * MiB, `the peer got ${(aheadWhilePaused / MiB).toFixed(1)} MiB ahead of the stalled client`);
+  });
+});
+
 describe('retries with a request body', () => {
   after(killAll);
 
