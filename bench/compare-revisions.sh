@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Interleaved A/B of two edgelb revisions on the rig of docs/BENCHMARKS.md, reporting CPU time
+# per request (utime+stime of the edgelb process over a wrk run / requests). On a shared machine
+# CPU per request moves far less than req/s, so it shows what a hot-path change buys.
+#
+#   bench/compare-revisions.sh REV_A REV_B [ROUNDS]     (REV may be WORK: the working tree)
+#   SECONDS_PER_RUN=4 PORT_BASE=19080 bench/compare-revisions.sh HEAD~1 HEAD 5
+set -euo pipefail
+rev_a=${1:?REV_A}; rev_b=${2:?REV_B}; rounds=${3:-5}
+secs=${SECONDS_PER_RUN:-4}; base=${PORT_BASE:-19080}
+root=$(cd "$(dirname "$0")/.." && pwd)
+node="$root/node_modules/node/bin/node"
+work=$(mktemp -d)
+trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+cat > "$work/nginx.conf" <<NGINX
+worker_processes 1;
+daemon on;
+pid $work/nginx.pid;
+error_log $work/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 300s;
+  server { listen 127.0.0.1:$((base + 1)); location / { return 200 "ok"; } }
+  server { listen 127.0.0.1:$((base + 2)); location / { return 200 "ok"; } }
+  server { listen 127.0.0.1:$((base + 3)); location / { return 200 "ok"; } }
+}
+NGINX
+cat > "$work/edgelb.yaml" <<YAML
+listen: ["127.0.0.1:$base"]
+upstreams:
+  default:
+    peers: ["127.0.0.1:$((base + 1))", "127.0.0.1:$((base + 2))", "127.0.0.1:$((base + 3))"]
+YAML
+/usr/sbin/nginx -c "$work/nginx.conf" -p "$work"
+# The upstreams share CPU 0 with wrk so that nothing but edgelb runs on CPU 1.
+for pid in $(pgrep -f "nginx -c $work/nginx.conf") $(pgrep -P "$(cat "$work/nginx.pid")"); do taskset -pc 0 "$pid" >/dev/null; done
+
+checkout() {
+  mkdir -p "$work/$1"
+  if [ "$2" = WORK ]; then
+    (cd "$root" && tar cf - --exclude=node_modules --exclude=.git .) | tar xf - -C "$work/$1"
+  else
+    (cd "$root" && git archive "$2") | tar xf - -C "$work/$1"
+  fi
+  ln -s "$root/node_modules" "$work/$1/node_modules"
+}
+checkout A "$rev_a"
+checkout B "$rev_b"
+
+run() {
+  LOG_LEVEL=warn taskset -c 1 "$node" "$work/$1/bin/edgelb.js" -c "$work/edgelb.yaml" &
+  local pid=$!
+  for _ in $(seq 100); do curl -s -o /dev/null "127.0.0.1:$base" && break; sleep 0.1; done
+  taskset -c 0 wrk -t1 -c64 -d2s "http://127.0.0.1:$base/" >/dev/null
+  local before after out
+  before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  out=$(taskset -c 0 wrk -t1 -c64 -d"${secs}"s --latency "http://127.0.0.1:$base/")
+  after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  local requests rps
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  # /proc/PID/stat counts clock ticks of 10 ms.
+  echo "$1 rps=$rps cpu_us_per_req=$(awk -v t=$((after - before)) -v n="$requests" 'BEGIN {printf "%.1f", t * 10000 / n}') $(grep VmHWM "/proc/$pid/status" | tr -s ' \t' ' ')"
+  kill -TERM "$pid"; wait "$pid" || true
+}
+
+for _ in $(seq "$rounds"); do run A; run B; done | tee "$work/runs.txt"
+median() { grep "^$1 " "$work/runs.txt" | sed "s/.*$2=\([0-9.]*\).*/\1/" | sort -n | awk '{v[NR]=$1} END {print v[int((NR + 1) / 2)]}'; }
+for side in A B; do
+  echo "$side ($([ $side = A ] && echo "$rev_a" || echo "$rev_b")): median $(median $side cpu_us_per_req) us CPU per request, median $(median $side rps) req/s"
+done
