@@ -4,15 +4,22 @@
  * Ctrl-C stops everything.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const children: ChildProcess[] = [];
 
 const upstreams = [['alpha', '8081'], ['beta', '8082'], ['gamma', '8083']] as const;
+const listening: Promise<unknown>[] = [];
 for (const [name, port] of upstreams) {
-  children.push(spawn(process.execPath, [here('./upstream.ts'), '--name', name, '--port', port], { stdio: 'inherit' }));
+  const upstream = spawn(process.execPath, [here('./upstream.ts'), '--name', name, '--port', port], { stdio: ['ignore', 'pipe', 'inherit'] });
+  upstream.stdout.pipe(process.stdout);
+  // edgelb checks every peer before it serves: start it once the upstreams listen.
+  listening.push(once(upstream.stdout, 'data'));
+  children.push(upstream);
 }
+await Promise.race([Promise.all(listening), new Promise((resolve) => setTimeout(resolve, 5000))]);
 const edgelb = spawn(process.execPath, [here('../bin/edgelb.js'), '-c', here('./demo.yaml')], { stdio: 'inherit' });
 children.push(edgelb);
 
