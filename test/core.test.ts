@@ -67,7 +67,7 @@ describe('config values', () => {
 });
 
 describe('header rules', () => {
-  const facts = { clientIp: '192.0.2.7', proto: 'http' as const, rewriteHost: undefined, fallbackHost: '10.0.0.1:80' };
+  const facts = { clientIp: '192.0.2.7', proto: 'http' as const, rewriteHost: undefined, targetAuthority: undefined };
   const toMap = (raw: string[]) => {
     const map = new Map<string, string>();
     for (let i = 0; i < raw.length; i += 2) map.set(raw[i]!.toLowerCase(), raw[i + 1]!);
@@ -78,7 +78,7 @@ describe('header rules', () => {
     const out = toMap(upstreamRequestHeaders([
       'Host', 'shop.example', 'Connection', 'keep-alive, X-Private', 'X-Private', 'x', 'Keep-Alive', '5',
       'TE', 'trailers', 'Transfer-Encoding', 'chunked', 'X-Forwarded-For', '198.51.100.1', 'Via', '1.0 cdn',
-      'Accept-Encoding', 'gzip', 'Expect', '100-continue',
+      'Accept-Encoding', 'gzip', 'Expect', '100-continue', 'Proxy', 'http://attacker.example',
     ], facts));
     assert.deepEqual(Object.fromEntries(out), {
       'accept-encoding': 'gzip',
@@ -90,9 +90,16 @@ describe('header rules', () => {
     });
   });
 
-  it('rewrites Host when the pool names one, and falls back when the client sent none', () => {
+  it('rewrites Host when the pool names one, and prefers an absolute-form target to the Host header', () => {
     assert.equal(toMap(upstreamRequestHeaders(['Host', 'a'], { ...facts, rewriteHost: 'example.com' })).get('host'), 'example.com');
-    assert.equal(toMap(upstreamRequestHeaders([], facts)).get('host'), '10.0.0.1:80');
+    const absolute = toMap(upstreamRequestHeaders(['Host', 'a'], { ...facts, targetAuthority: 'b.example' }));
+    assert.equal(absolute.get('host'), 'b.example');
+    assert.equal(absolute.get('x-forwarded-host'), 'b.example');
+    assert.equal(toMap(upstreamRequestHeaders([], facts)).has('host'), false, 'no Host: the HTTP client names the peer');
+  });
+
+  it('refuses a request with two Host headers', () => {
+    assert.throws(() => upstreamRequestHeaders(['Host', 'a', 'host', 'b'], facts), /more than one Host/);
   });
 
   it('strips hop-by-hop headers from responses and keeps the rest', () => {

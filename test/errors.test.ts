@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
+import { once } from 'node:events';
+import { connect, createServer, type Server } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { killAll, startEdgelb, startUpstream } from './support/processes.ts';
+import { rawExchange } from './support/http.ts';
 import { waitFor } from './support/wait-for.ts';
 
 /** A peer that passes TCP checks but hangs up on every HTTP request. */
@@ -74,12 +76,39 @@ describe('error responses', () => {
     const lb = await startEdgelb({ upstreams: { web: { peers: [slow.address] } } });
     const leaving = new AbortController();
     const pending = fetch(`${lb.url}/slow?ms=10000`, { signal: leaving.signal }).catch(() => 'aborted');
-    await waitFor('the request to reach the peer', () => lb.logs.some((l) => l.msg === 'upstream peer'));
+    await waitFor('the request to reach the peer', async () => (await slow.stats()).slowPending === 1);
     leaving.abort();
     assert.equal(await pending, 'aborted');
-    await waitFor('the peer to see its request abandoned', async () => {
-      const stats = (await (await fetch(`http://${slow.address}/stats`)).json()) as { abandoned: number };
-      return stats.abandoned === 1;
-    }, { timeoutMs: 3000 });
+    await waitFor('the peer to see its request abandoned', async () => (await slow.stats()).abandoned === 1, { timeoutMs: 3000 });
+  });
+
+  it('cuts off a client that stalls in the middle of its upload', async () => {
+    const upstream = await startUpstream('patient');
+    const lb = await startEdgelb({ upstreams: { web: { peers: [upstream.address], read_timeout: '500ms' } } });
+    const socket = connect(lb.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789');
+    socket.resume();
+    const started = performance.now();
+    await once(socket, 'close');
+    const waited = performance.now() - started;
+    // read_timeout + 1 s of grace, and not the minutes an unbounded wait would take.
+    assert.ok(waited > 1000 && waited < 4000, `closed after ${waited.toFixed(0)} ms`);
+  });
+
+  it('answers requests Node or the adapter reject with a request id that is logged', async () => {
+    const dead = await startUpstream('unused');
+    const lb = await startEdgelb({ upstreams: { web: { peers: [dead.address] } } });
+    for (const [request, status] of [
+      ['GARBAGE\r\n\r\n', 400],
+      [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`, 431],
+      ['GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n', 400],
+    ] as const) {
+      const reply = await rawExchange(lb.port, request);
+      assert.match(reply, new RegExp(`^HTTP/1\\.1 ${status} `));
+      const id = /x-request-id: (\S+)/i.exec(reply)?.[1];
+      assert.ok(id, `a ${status} carries a request id`);
+      await waitFor(`the log line of ${id}`, () => lb.logs.some((l) => l.requestId === id));
+    }
   });
 });

@@ -60,6 +60,7 @@ describe('health checks and failover', () => {
     const victim = upstreams[1]!;
     await victim.kill('SIGKILL');
     const killedAt = performance.now();
+    const killedAtEpoch = Date.now();
     const failuresAt: number[] = [];
     while (performance.now() - killedAt < interval + timeout + 1000) {
       const res = await fetch(lb.url).catch(() => undefined);
@@ -68,6 +69,8 @@ describe('health checks and failover', () => {
     }
     const down = lb.logs.find((line) => line.msg === 'peer down' && line.peer === victim.address);
     assert.ok(down, 'the prober logs the peer going down');
+    const detectedAfter = down.time - killedAtEpoch;
+    assert.ok(detectedAfter <= interval + timeout + 100, `marked down ${detectedAfter} ms after the kill`);
     const lastFailure = failuresAt.at(-1) ?? 0;
     assert.ok(lastFailure <= interval + timeout + 150, `requests failed until ${lastFailure.toFixed(0)}ms after the kill`);
   });
@@ -96,9 +99,14 @@ describe('health checks and failover', () => {
     assert.ok(result.ok > 100, `load ran (${result.ok} requests)`);
     const fromVictim = (from: number, to: number) =>
       result.answers.filter((a) => a.name === victim.name && a.at > from && a.at < to).length;
-    assert.equal(fromVictim(killedAt, revivedAt), 0, 'the dead peer answered nothing');
     assert.ok(fromVictim(revivedAt, Infinity) > 0, 'the revived peer is back in rotation');
     assert.ok(fromVictim(0, killedAt) > 0, 'the peer served before it died');
+    // Between "peer down" and "peer up" the balancer must not even try the dead peer.
+    const downAt = lb.logs.find((l) => l.msg === 'peer down' && l.peer === victim.address)!.time;
+    const upAt = lb.logs.find((l) => l.msg === 'peer up' && l.peer === victim.address)!.time;
+    const tried = lb.logs.filter((l) => l.msg === 'upstream peer' && l.peer === victim.address && l.time > downAt + 5 && l.time < upAt);
+    assert.equal(tried.length, 0, 'the dead peer was out of rotation');
+    assert.ok(lb.logs.some((l) => l.msg === 'upstream peer' && l.time > downAt + 5 && l.time < upAt), 'traffic went on meanwhile');
   });
 
   it('checks every peer before serving, so a peer down at start never gets traffic', async () => {
@@ -129,5 +137,23 @@ describe('health checks and failover', () => {
     } finally {
       hung.process.kill('SIGCONT');
     }
+  });
+
+  it('tries at most 1 + retries peers for one request', async () => {
+    const [live, ...dead] = await Promise.all(['live', 'd1', 'd2', 'd3'].map((name) => startUpstream(name)));
+    // The dead peers stay in rotation (long interval, high fall), as in the moments before a check.
+    const lb = await startEdgelb({
+      upstreams: { web: { peers: [...dead, live!].map((u) => u.address), retries: 1, health_check: { interval: '60s', fall: 100 } } },
+    });
+    await Promise.all(dead.map((u) => u.kill()));
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const res = await fetch(lb.url);
+      await res.text();
+      statuses.push(res.status);
+    }
+    // Round robin starts each request one peer further: d1→d2 and d2→d3 run out of tries,
+    // d3→live and live succeed.
+    assert.deepEqual([...statuses].sort(), [200, 200, 200, 200, 502, 502, 502, 502]);
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { connect } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { request } from 'undici';
@@ -24,8 +25,12 @@ describe('graceful shutdown (SIGTERM)', () => {
     const upstream = await startUpstream('slow');
     const lb = await startEdgelb({ grace_period_seconds: 10, upstreams: { web: { peers: [upstream.address] } } });
     const inFlight = request(`${lb.url}/slow?ms=1500`, { dispatcher: client });
-    await waitFor('the request to reach the peer', () => lb.logs.some((l) => l.msg === 'upstream peer'));
+    await waitFor('the request to reach the peer', async () => (await upstream.stats()).slowPending === 1);
     lb.process.kill('SIGTERM');
+    // Supervisors repeat SIGTERM and Ctrl-C reaches the whole process group: a second signal
+    // must not turn the graceful shutdown into an abrupt one.
+    await waitFor('the shutdown to begin', () => lb.logs.some((l) => l.msg === 'shutting down gracefully'));
+    lb.process.kill('SIGINT');
 
     await waitFor('new connections to be refused', () => refusesConnections(lb.port));
     assert.equal(lb.process.exitCode, null, 'still running while the request is in flight');
@@ -33,6 +38,21 @@ describe('graceful shutdown (SIGTERM)', () => {
     assert.equal(res.statusCode, 200);
     assert.equal(await res.body.text(), 'slow slow\n');
     assert.equal(res.headers['connection'], 'close', 'the last response asks the client to close');
+    assert.equal(await lb.exited, 0);
+    assert.ok(lb.logs.some((l) => l.msg === 'already shutting down gracefully'));
+  });
+
+  it('closes idle keep-alive connections at once', async () => {
+    const upstream = await startUpstream('idle');
+    const lb = await startEdgelb({ grace_period_seconds: 10, upstreams: { web: { peers: [upstream.address] } } });
+    const socket = connect(lb.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await once(socket, 'data');
+    const signalledAt = performance.now();
+    lb.process.kill('SIGTERM');
+    await once(socket, 'close');
+    assert.ok(performance.now() - signalledAt < 2000, 'the idle connection was closed, not left to the grace period');
     assert.equal(await lb.exited, 0);
   });
 
@@ -43,7 +63,7 @@ describe('graceful shutdown (SIGTERM)', () => {
       (res) => res.body.text(),
       (error: unknown) => error,
     );
-    await waitFor('the request to reach the peer', () => lb.logs.some((l) => l.msg === 'upstream peer'));
+    await waitFor('the request to reach the peer', async () => (await upstream.stats()).slowPending === 1);
     const signalledAt = performance.now();
     lb.process.kill('SIGTERM');
     assert.equal(await lb.exited, 0);

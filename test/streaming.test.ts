@@ -82,8 +82,7 @@ describe('a slow client', () => {
         // Stop reading for a while: a balancer that ignored backpressure would now drain the
         // whole download from the peer into its own memory.
         await new Promise((resolve) => setTimeout(resolve, 700));
-        const stats = (await (await fetch(`http://${upstream.address}/stats`)).json()) as { downloadBytesSent: number };
-        aheadWhilePaused = stats.downloadBytesSent - length;
+        aheadWhilePaused = (await upstream.stats()).downloadBytesSent - length;
       }
     }
     assert.equal(length, size);
@@ -99,8 +98,11 @@ describe('retries with a request body', () => {
 
   it('sends a POST to the next peer when the first refuses the connection, body intact', async () => {
     const [gone, alive] = await Promise.all([startUpstream('gone'), startUpstream('alive')]);
-    // A long interval keeps the dead peer in rotation, as in the moments before a check notices.
-    const lb = await startEdgelb({ upstreams: { web: { peers: [gone.address, alive.address], health_check: { interval: '60s' } } } });
+    // A long interval and a high fall keep the dead peer in rotation, as in the moments before a
+    // check notices.
+    const lb = await startEdgelb({
+      upstreams: { web: { peers: [gone.address, alive.address], health_check: { interval: '60s', fall: 100 } } },
+    });
     await gone.kill();
     const size = 3 * MiB;
     for (let i = 0; i < 4; i++) {
@@ -109,7 +111,7 @@ describe('retries with a request body', () => {
       assert.equal(res.statusCode, 200);
       assert.deepEqual(received, { name: 'alive', length: size, sha256: patternSha256(size) });
     }
-    assert.ok(lb.logs.some((l) => l.peer === gone.address && String(l.error).startsWith('ECONNREFUSED')),
+    assert.ok(lb.logs.some((l) => l.failedPeer === gone.address && String(l.error).startsWith('ECONNREFUSED')),
       'the refused attempt was logged');
   });
 });

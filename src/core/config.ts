@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseAddress, type Address } from './address.ts';
-import { parseDuration } from './duration.ts';
+import { MAX_DURATION_MS, parseDuration } from './duration.ts';
 
 /**
  * The config file's schema. Data is validated here, at the boundary, and everything after
@@ -28,6 +28,12 @@ const addressOf = (options: { allowPortZero: boolean }) =>
   });
 const address = addressOf({ allowPortZero: false });
 
+/** A Host header value: a name or IP, optionally with a port (no spaces or control characters). */
+const HOST_HEADER = /^(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+/** A request target for health checks: visible ASCII only, as it goes on the request line. */
+const REQUEST_PATH = /^\/[\x21-\x7e]*$/;
+const notAvailable = (what: string) => `${what} is not available in this version`;
+
 const healthCheck = z
   .strictObject({
     type: z.enum(['tcp', 'http']).default('tcp'),
@@ -36,7 +42,7 @@ const healthCheck = z
     rise: z.int().min(1).default(1),
     fall: z.int().min(1).default(1),
     /** Only for `type: http`: the path requested; any status below 400 passes. */
-    path: z.string().startsWith('/', 'must start with "/"').default('/'),
+    path: z.string().regex(REQUEST_PATH, 'must start with "/" and contain no spaces or control characters').default('/'),
   })
   .refine((check) => check.interval > 0, { message: 'must be greater than 0', path: ['interval'] })
   .refine((check) => check.timeout > 0, { message: 'must be greater than 0', path: ['timeout'] });
@@ -45,8 +51,8 @@ const pool = z.strictObject({
   peers: z.array(address).min(1, 'a pool needs at least one peer'),
   selection: z.enum(['round_robin']).default('round_robin'),
   /** Host header (and, with TLS, SNI) sent upstream; absent: the client's Host passes through. */
-  host: z.string().min(1).optional(),
-  tls: z.literal(false, 'TLS to upstreams is not supported by this version').default(false),
+  host: z.string().regex(HOST_HEADER, 'must be a host name or IP, optionally with :port').optional(),
+  tls: z.literal(false, notAvailable('TLS to upstreams')).default(false),
   health_check: healthCheck.default({
     type: 'tcp', interval: 1000, timeout: 1000, rise: 1, fall: 1, path: '/',
   }),
@@ -62,24 +68,27 @@ const listener = z.preprocess(
   (value) => (typeof value === 'string' ? { addr: value } : value),
   z.strictObject({
     addr: addressOf({ allowPortZero: true }),
-    tls: z.undefined('TLS listeners are not supported by this version').optional(),
-    h2: z.literal(false, 'HTTP/2 is not supported by this version').optional(),
+    tls: z.undefined(notAvailable('a TLS listener')).optional(),
+    h2: z.literal(false, notAvailable('HTTP/2')).optional(),
   }).transform((l) => l.addr),
 );
 
 export const configSchema = z.strictObject({
   version: z.literal(1, 'only version 1 exists').default(1),
   threads: z.int().min(1).default(1),
-  daemon: z.boolean().default(false),
+  daemon: z.literal(false, notAvailable('daemon mode')).default(false),
   pid_file: z.string().min(1).default('/tmp/edgelb.pid'),
   error_log: z.string().min(1).optional(),
   upgrade_sock: z.string().min(1).default('/tmp/edgelb.sock'),
-  grace_period_seconds: z.number().nonnegative().default(30),
+  grace_period_seconds: z.number().nonnegative().max(MAX_DURATION_MS / 1000, 'at most 24 days').default(30),
   listen: z.array(listener).min(1, 'needs at least one address').default([{ host: '0.0.0.0', port: 8080 }]),
   upstreams: z
     .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'pool names use letters, digits, "_", "." and "-"'), pool, 'required: a map of pools, each with peers')
     .refine((pools) => Object.keys(pools).length > 0, 'needs at least one pool'),
-  redis: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  redis: z
+    .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
+    .refine(() => false, notAvailable('a shared health store in Redis (this version runs embedded)'))
+    .optional(),
 });
 
 export type Config = z.output<typeof configSchema>;

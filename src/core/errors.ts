@@ -2,10 +2,11 @@
  * Errors are values with a kind; each kind maps to exactly one HTTP status here, so the
  * request path never decides status codes ad hoc.
  */
-export type ProxyErrorKind = 'no_healthy_peer' | 'upstream_timeout' | 'bad_gateway' | 'bad_request';
+export type ProxyErrorKind = 'no_healthy_peer' | 'upstream_timeout' | 'bad_gateway' | 'bad_request' | 'headers_too_large';
 
 const STATUS: Record<ProxyErrorKind, number> = {
   bad_request: 400,
+  headers_too_large: 431,
   bad_gateway: 502,
   no_healthy_peer: 503,
   upstream_timeout: 504,

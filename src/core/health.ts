@@ -4,6 +4,11 @@ export interface CheckResult {
   readonly latencyMs: number;
   /** Why the check failed (`connect ECONNREFUSED`, `timeout after 1000ms`, `status 500`). */
   readonly reason?: string;
+  /**
+   * The check could not be made for a reason on the prober's own host (out of file descriptors
+   * or ports): it says nothing about the peer and must not count against it.
+   */
+  readonly inconclusive?: boolean;
 }
 
 /** A peer's health as decided after applying rise/fall to its checks. */

@@ -2,6 +2,7 @@
  * Header rules of a proxy, on flat raw header lists (`[name, value, name, value, ...]`), the form
  * both Node and undici use without building Headers objects. Runtime-neutral.
  */
+import { ProxyError } from '../core/errors.ts';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1 and the ones older peers still send); never forwarded. */
 const HOP_BY_HOP = new Set([
@@ -17,15 +18,17 @@ export interface ForwardingFacts {
   readonly proto: 'http' | 'https';
   /** Host sent upstream when set (the pool's `host`); otherwise the client's Host is kept. */
   readonly rewriteHost: string | undefined;
-  /** Host sent upstream when neither the pool nor the client names one (HTTP/1.0). */
-  readonly fallbackHost: string;
+  /** The authority of an absolute-form request target, which RFC 9112 §3.2.2 puts before Host. */
+  readonly targetAuthority: string | undefined;
 }
 
 /**
  * The headers for the upstream request: hop-by-hop ones (and those the client's `Connection`
  * names) removed, `Host` rewritten when the pool says so, `X-Forwarded-For` appended to,
  * `X-Forwarded-Proto`/`-Host` set, `Via` appended to. `Expect` is dropped because the client's
- * `100-continue` was already answered by the listener.
+ * `100-continue` was already answered by the listener, and `Proxy` because no CGI-style upstream
+ * should ever read it as its proxy setting (httpoxy). Throws a `bad_request` `ProxyError` for a
+ * request with two Host headers (RFC 9112 §3.2), since the two sides could disagree on which counts.
  */
 export function upstreamRequestHeaders(raw: readonly string[], facts: ForwardingFacts): string[] {
   const connectionListed = namedByConnection(raw);
@@ -44,6 +47,7 @@ export function upstreamRequestHeaders(raw: readonly string[], facts: Forwarding
     const lower = name.toLowerCase();
     switch (lower) {
       case 'host':
+        if (host !== undefined) throw new ProxyError('bad_request', 'the request has more than one Host header');
         host = value;
         continue;
       case 'x-forwarded-for':
@@ -55,13 +59,17 @@ export function upstreamRequestHeaders(raw: readonly string[], facts: Forwarding
       case 'x-forwarded-proto':
       case 'x-forwarded-host':
       case 'expect':
+      case 'proxy':
         continue;
     }
     if (HOP_BY_HOP.has(lower) || connectionListed?.has(lower)) continue;
     out.push(name, value);
   }
+  host = facts.targetAuthority ?? host;
+  // Without any Host (HTTP/1.0) undici names the peer itself.
+  const upstreamHost = facts.rewriteHost ?? host;
+  if (upstreamHost !== undefined) out.push('host', upstreamHost);
   out.push(
-    'host', facts.rewriteHost ?? host ?? facts.fallbackHost,
     'x-forwarded-for', forwardedFor === undefined ? facts.clientIp : `${forwardedFor}, ${facts.clientIp}`,
     'x-forwarded-proto', facts.proto,
     'via', via === undefined ? VIA : `${via}, ${VIA}`,

@@ -60,17 +60,24 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
   forward(context: Context<NodeEnv>, exchange: Exchange): Promise<Response> {
     const { incoming, outgoing } = context.env;
     const method = incoming.method ?? 'GET';
-    const path = originFormPath(incoming.url);
-    if (path === undefined || method === 'CONNECT') {
+    const target = requestTarget(incoming.url);
+    if (target === undefined || method === 'CONNECT') {
       return Promise.reject(new ProxyError('bad_request', `cannot proxy ${method} ${incoming.url ?? ''}`));
     }
+    if (this.#draining) outgoing.shouldKeepAlive = false;
     const { pool } = exchange;
-    const headers = upstreamRequestHeaders(incoming.rawHeaders, {
-      clientIp: clientAddress(incoming.socket.remoteAddress),
-      proto: (incoming.socket as TLSSocket).encrypted ? 'https' : 'http',
-      rewriteHost: pool.config.host,
-      fallbackHost: pool.peers[0]!.id,
-    });
+    let headers: string[];
+    try {
+      headers = upstreamRequestHeaders(incoming.rawHeaders, {
+        clientIp: clientAddress(incoming.socket.remoteAddress),
+        proto: (incoming.socket as TLSSocket).encrypted ? 'https' : 'http',
+        rewriteHost: pool.config.host,
+        targetAuthority: target.authority,
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { path } = target;
     const hasBody = incoming.headers['content-length'] !== undefined
       ? incoming.headers['content-length'] !== '0'
       : incoming.headers['transfer-encoding'] !== undefined;
@@ -90,15 +97,17 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
   }
 }
 
-/** The path to send upstream: origin-form as is, absolute-form reduced to its path. */
-function originFormPath(url: string | undefined): string | undefined {
+/**
+ * The path to send upstream and, for an absolute-form target (`GET http://host/path`), its
+ * authority. The path is passed on as the client wrote it, without normalising it.
+ */
+function requestTarget(url: string | undefined): { path: string; authority?: string } | undefined {
   if (url === undefined || url.length === 0) return undefined;
-  if (url.charCodeAt(0) === 47) return url;
-  if (!/^https?:\/\//i.test(url)) return undefined;
-  try {
-    const parsed = new URL(url);
-    return parsed.pathname + parsed.search;
-  } catch {
-    return undefined;
-  }
+  if (url.charCodeAt(0) === 47) return { path: url };
+  const absolute = /^https?:\/\/([^/?#]+)([^#]*)/i.exec(url);
+  if (absolute === null) return undefined;
+  const rest = absolute[2]!;
+  // Credentials in the URL (`user:pass@host`) are not part of the Host.
+  const authority = absolute[1]!.slice(absolute[1]!.lastIndexOf('@') + 1);
+  return { authority, path: rest.startsWith('/') ? rest : `/${rest}` };
 }

@@ -1,9 +1,21 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Address } from '../core/address.ts';
+import type { Log } from '../core/log.ts';
+import { clientErrorHandler, malformedRequestHandler } from './node-client-errors.ts';
 import type { NodeEnv } from './node-forwarder.ts';
+
+export interface ListenerOptions {
+  readonly log: Log;
+  /**
+   * A client connection that neither sends nor takes a byte for this long is closed: a stalled
+   * upload or a client that stopped reading. It must exceed the longest upstream `read_timeout`,
+   * or a client waiting on a slow but healthy peer would be cut first.
+   */
+  readonly clientIdleTimeoutMs: number;
+}
 
 /** The Node listeners of one balancer app. */
 export class NodeListeners {
@@ -14,10 +26,10 @@ export class NodeListeners {
   }
 
   /** Serves `app` on every address; rejects (closing what it opened) if any cannot listen. */
-  static async open(app: Hono<NodeEnv>, addresses: readonly Address[]): Promise<NodeListeners> {
+  static async open(app: Hono<NodeEnv>, addresses: readonly Address[], options: ListenerOptions): Promise<NodeListeners> {
     const servers: Server[] = [];
     try {
-      for (const address of addresses) servers.push(await listen(app, address));
+      for (const address of addresses) servers.push(await listen(app, address, options));
     } catch (error) {
       for (const server of servers) server.close();
       throw error;
@@ -56,19 +68,19 @@ export class NodeListeners {
   }
 }
 
-function listen(app: Hono<NodeEnv>, address: Address): Promise<Server> {
-  const server = createAdaptorServer({
-    fetch: app.fetch,
+function listen(app: Hono<NodeEnv>, address: Address, options: ListenerOptions): Promise<Server> {
+  const listener = getRequestListener(app.fetch as Parameters<typeof getRequestListener>[0], {
     // The balancer builds Web objects only for its own error responses; leave Node's globals alone
     // and let the forwarder own the request body (it streams it upstream).
     overrideGlobalObjects: false,
     autoCleanupIncoming: false,
-    serverOptions: {
-      // Whole-request deadlines would cut off large uploads; the upstream read timeout and
-      // Node's header timeout bound the waits instead.
-      requestTimeout: 0,
-    },
-  }) as Server;
+    errorHandler: malformedRequestHandler(options.log),
+  });
+  // Whole-request deadlines would cut off large uploads; the idle timeout, the upstream read
+  // timeout and Node's header timeout bound the waits instead.
+  const server = createServer({ requestTimeout: 0 }, listener);
+  server.timeout = options.clientIdleTimeoutMs;
+  server.on('clientError', clientErrorHandler(options.log));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(address.port, address.host, () => {

@@ -73,6 +73,12 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Abortable {
       return;
     }
     const peer = next.value;
+    if (failure !== undefined) {
+      this.#runtime.log.warn(
+        { requestId: this.#exchange.id, pool: this.#exchange.pool.name, failedPeer: this.#peer?.id, nextPeer: peer.id, error: describeError(failure) },
+        'peer failed; retrying the request on the next peer',
+      );
+    }
     this.#attempts++;
     this.#peer = peer;
     this.#controller = undefined;
@@ -118,7 +124,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Abortable {
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     const outgoing = this.#outgoing;
-    if (this.#responded || this.#abortedBy !== undefined || outgoing.destroyed) {
+    if (this.#responded || this.#abortedBy !== undefined || outgoing.destroyed || this.#incoming.socket.destroyed) {
       // Part of the response (or the client itself) is gone: all that is left is to cut the
       // connection, as the failing peer did, so the client cannot mistake it for a whole answer.
       outgoing.destroy();
@@ -129,10 +135,6 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Abortable {
       this.#settled(upstreamProxyError(error));
       return;
     }
-    this.#runtime.log.warn(
-      { requestId: this.#exchange.id, pool: this.#exchange.pool.name, peer: this.#peer?.id, error: describeError(error) },
-      'peer failed before the request was sent; trying the next one',
-    );
     this.start(error);
   }
 }

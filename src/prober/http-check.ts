@@ -1,7 +1,7 @@
 import { request } from 'node:http';
-import type { Address } from '../core/address.ts';
+import { formatAddress, type Address } from '../core/address.ts';
 import type { CheckResult } from '../core/health.ts';
-import type { HealthCheck } from './check.ts';
+import { failedCheck, type HealthCheck } from './check.ts';
 
 /**
  * Passes when `GET path` on a fresh connection answers with a status below 400 within the
@@ -22,27 +22,31 @@ export class HttpCheck implements HealthCheck {
     const started = performance.now();
     return new Promise((resolve) => {
       let settled = false;
-      const finish = (ok: boolean, reason?: string) => {
+      const finish = (result: CheckResult) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         req.destroy();
-        resolve({ ok, latencyMs: performance.now() - started, reason });
+        resolve(result);
       };
+      const elapsed = () => performance.now() - started;
       const req = request({
         host: peer.host,
         port: peer.port,
         path: this.#path,
         agent: false,
-        headers: { host: this.#host ?? `${peer.host}:${peer.port}`, 'user-agent': 'edgelb-health-check' },
+        headers: { host: this.#host ?? formatAddress(peer), 'user-agent': 'edgelb-health-check' },
       });
-      const timer = setTimeout(() => finish(false, `no answer within ${this.#timeoutMs}ms`), this.#timeoutMs);
+      const timer = setTimeout(
+        () => finish({ ok: false, latencyMs: elapsed(), reason: `no answer within ${this.#timeoutMs}ms` }),
+        this.#timeoutMs,
+      );
       req.once('response', (res) => {
         res.resume();
         const status = res.statusCode ?? 0;
-        finish(status < 400, status < 400 ? undefined : `status ${status}`);
+        finish(status < 400 ? { ok: true, latencyMs: elapsed() } : { ok: false, latencyMs: elapsed(), reason: `status ${status}` });
       });
-      req.once('error', (error: NodeJS.ErrnoException) => finish(false, `${error.code ?? error.message}`));
+      req.once('error', (error: NodeJS.ErrnoException) => finish(failedCheck(error, elapsed())));
       req.end();
     });
   }

@@ -1,5 +1,6 @@
 import type { HealthStore } from '../core/health-store.ts';
-import { HealthThreshold } from '../core/health.ts';
+import { describeError } from '../core/errors.ts';
+import { HealthThreshold, type CheckResult } from '../core/health.ts';
 import type { Peer, Pool } from '../core/peer.ts';
 import type { HealthCheck } from './check.ts';
 import { HttpCheck } from './http-check.ts';
@@ -8,6 +9,8 @@ import { TcpCheck } from './tcp-check.ts';
 export interface ProbeEvents {
   /** A peer's state flipped (or was first decided as down). */
   onFlip?(peer: Peer, up: boolean, reason: string | undefined): void;
+  /** A check could not be made for a local reason and was not counted (see `inconclusive`). */
+  onInconclusive?(peer: Peer, reason: string | undefined): void;
 }
 
 /**
@@ -74,8 +77,14 @@ export class ProbeScheduler {
   }
 
   async #probe(check: HealthCheck, peer: Peer, threshold: HealthThreshold): Promise<void> {
-    const result = await check.check(peer);
+    // A check that throws is a failed check, never the end of this peer's schedule.
+    const result = await check.check(peer).catch((error: unknown): CheckResult =>
+      ({ ok: false, latencyMs: 0, reason: `check failed: ${describeError(error)}` }));
     if (this.#stopped) return;
+    if (result.inconclusive) {
+      this.#events.onInconclusive?.(peer, result.reason);
+      return;
+    }
     const now = Date.now();
     const { up, changed } = threshold.observe(result.ok);
     const previous = this.#store.state(peer);

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import type { Address } from '../core/address.ts';
 import type { CheckResult } from '../core/health.ts';
-import type { HealthCheck } from './check.ts';
+import { failedCheck, type HealthCheck } from './check.ts';
 
 /** Passes when a TCP connection to the peer is established within the timeout. */
 export class TcpCheck implements HealthCheck {
@@ -15,13 +15,15 @@ export class TcpCheck implements HealthCheck {
     const started = performance.now();
     return new Promise((resolve) => {
       const socket = connect({ host: peer.host, port: peer.port, noDelay: true });
-      const finish = (ok: boolean, reason?: string) => {
+      const finish = (result: CheckResult) => {
         socket.destroy();
-        resolve({ ok, latencyMs: performance.now() - started, reason });
+        resolve(result);
       };
-      socket.setTimeout(this.#timeoutMs, () => finish(false, `no connection within ${this.#timeoutMs}ms`));
-      socket.once('connect', () => finish(true));
-      socket.once('error', (error: NodeJS.ErrnoException) => finish(false, `connect ${error.code ?? error.message}`));
+      const elapsed = () => performance.now() - started;
+      socket.setTimeout(this.#timeoutMs, () =>
+        finish({ ok: false, latencyMs: elapsed(), reason: `no connection within ${this.#timeoutMs}ms` }));
+      socket.once('connect', () => finish({ ok: true, latencyMs: elapsed() }));
+      socket.once('error', (error: NodeJS.ErrnoException) => finish(failedCheck(error, elapsed(), 'connect ')));
     });
   }
 }

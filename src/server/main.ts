@@ -38,11 +38,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`edgelb: the configuration file ${options.conf} is valid\n`);
     return 0;
   }
-  const unavailable = [
-    options.daemon || config.daemon ? '-d/--daemon (daemon: true)' : undefined,
-    options.upgrade ? '-u/--upgrade' : undefined,
-    config.redis !== undefined ? 'redis' : undefined,
-  ].filter(Boolean);
+  const unavailable = [options.daemon ? '-d/--daemon' : undefined, options.upgrade ? '-u/--upgrade' : undefined].filter(Boolean);
   if (unavailable.length > 0) {
     process.stderr.write(`edgelb: not available in this version: ${unavailable.join(', ')}\n`);
     return 2;
@@ -68,9 +64,16 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   return new Promise<number>((resolve) => {
+    let stopping = false;
+    // The handlers stay installed: a second signal (Ctrl-C reaches a whole process group, and
+    // supervisors often repeat SIGTERM) must not fall back to Node's default of dying at once.
     const shutdown = (signal: NodeJS.Signals) => {
-      process.off('SIGTERM', shutdown);
-      process.off('SIGINT', shutdown);
+      if (stopping) {
+        log.info({ signal }, 'already shutting down gracefully');
+        return;
+      }
+      stopping = true;
+      if (signal === 'SIGQUIT') log.warn({}, 'graceful upgrade is not available in this version; shutting down instead');
       log.info({ signal, gracePeriodSeconds: config.grace_period_seconds }, 'shutting down gracefully');
       void running.stop().then(({ forced }) => {
         if (forced) log.warn({}, 'grace period over; remaining connections were closed');
@@ -79,8 +82,7 @@ async function main(argv: readonly string[]): Promise<number> {
         resolve(0);
       });
     };
-    process.on('SIGTERM', shutdown);
-    process.on('SIGINT', shutdown);
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(signal, shutdown);
   });
 }
 

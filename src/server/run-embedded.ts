@@ -8,6 +8,9 @@ import { NodeListeners } from '../edge/node.ts';
 import { ProbeScheduler } from '../prober/scheduler.ts';
 import { MemoryHealthStore } from '../store/memory.ts';
 
+/** How much longer than the slowest peer's read timeout a client connection may stay idle. */
+const CLIENT_IDLE_MARGIN_MS = 1_000;
+
 /** A running balancer; `stop` is the graceful shutdown. */
 export interface RunningBalancer {
   readonly listeners: NodeListeners;
@@ -26,13 +29,20 @@ export async function runEmbedded(config: Config, log: Logger): Promise<RunningB
       if (up) log.info({ pool: peer.pool, peer: peer.id }, 'peer up');
       else log.warn({ pool: peer.pool, peer: peer.id, reason }, 'peer down');
     },
+    onInconclusive(peer, reason) {
+      log.warn({ pool: peer.pool, peer: peer.id, reason }, 'health check could not run here; not counted');
+    },
   });
   await prober.start();
   const forwarder = new NodeForwarder(pools, log);
   const app = createBalancer({ pools, store, forwarder, log });
   let listeners: NodeListeners;
   try {
-    listeners = await NodeListeners.open(app, config.listen);
+    const longestReadTimeout = Math.max(...pools.map((pool) => pool.config.read_timeout));
+    listeners = await NodeListeners.open(app, config.listen, {
+      log,
+      clientIdleTimeoutMs: longestReadTimeout === 0 ? 0 : longestReadTimeout + CLIENT_IDLE_MARGIN_MS,
+    });
   } catch (error) {
     prober.stop();
     await forwarder.close();

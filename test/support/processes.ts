@@ -29,6 +29,8 @@ export interface Upstream {
   readonly address: string;
   readonly process: ChildProcess;
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** The echo upstream's counters (see test/fixtures/echo-upstream.ts). */
+  stats(): Promise<{ abandoned: number; slowPending: number; downloadBytesSent: number }>;
 }
 
 /** Starts the echo upstream as its own process; `port` 0 picks a free one. */
@@ -47,6 +49,7 @@ export async function startUpstream(name: string, port = 0): Promise<Upstream> {
     address: `127.0.0.1:${bound}`,
     process: child,
     kill: (signal = 'SIGKILL') => stop(child, signal),
+    stats: async () => (await fetch(`http://127.0.0.1:${bound}/stats`)).json() as never,
   };
 }
 
