@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { killAll, startEdgelb, startUpstream, type Edgelb, type Upstream } from './support/processes.ts';
 import { client, echoHeader, get, rawExchange, type Echo } from './support/http.ts';
+import { waitFor } from './support/wait-for.ts';
 
 describe('balancing and header rules', () => {
   let upstreams: Upstream[];
@@ -29,11 +30,14 @@ describe('balancing and header rules', () => {
 
   it('logs the chosen peer of each request at debug level', async () => {
     const before = plain.logs.filter((l) => l.msg === 'upstream peer').length;
-    await get(plain.url);
-    await get(plain.url);
-    const lines = plain.logs.filter((l) => l.msg === 'upstream peer');
-    assert.equal(lines.length, before + 2);
-    assert.ok(upstreams.some((u) => u.address === lines.at(-1)!.peer));
+    const answered = [JSON.parse((await get(plain.url)).body) as Echo, JSON.parse((await get(plain.url)).body) as Echo];
+    // Log lines arrive through a pipe, a moment after the responses.
+    const lines = await waitFor('two more log lines', () => {
+      const all = plain.logs.filter((l) => l.msg === 'upstream peer');
+      return all.length >= before + 2 && all.slice(before);
+    });
+    assert.equal(lines.length, 2);
+    assert.deepEqual(lines.map((l) => l.peer), answered.map((echo) => upstreams.find((u) => u.name === echo.name)!.address));
   });
 
   it('rewrites Host to the pool host, and keeps the original in X-Forwarded-Host', async () => {

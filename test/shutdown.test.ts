@@ -39,7 +39,7 @@ describe('graceful shutdown (SIGTERM)', () => {
     assert.equal(await res.body.text(), 'slow slow\n');
     assert.equal(res.headers['connection'], 'close', 'the last response asks the client to close');
     assert.equal(await lb.exited, 0);
-    assert.ok(lb.logs.some((l) => l.msg === 'already shutting down gracefully'));
+    await waitFor('the second signal to be logged', () => lb.logs.some((l) => l.msg === 'already shutting down gracefully'));
   });
 
   it('closes idle keep-alive connections at once', async () => {

@@ -5,6 +5,7 @@ import { request } from 'undici';
 import { killAll, peakRss, startEdgelb, startUpstream, type Edgelb } from './support/processes.ts';
 import { client } from './support/http.ts';
 import { patternSha256, patternStream } from './support/pattern.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const MiB = 1024 * 1024;
 const SIZE = 100 * MiB;
@@ -111,7 +112,7 @@ describe('retries with a request body', () => {
       assert.equal(res.statusCode, 200);
       assert.deepEqual(received, { name: 'alive', length: size, sha256: patternSha256(size) });
     }
-    assert.ok(lb.logs.some((l) => l.failedPeer === gone.address && String(l.error).startsWith('ECONNREFUSED')),
-      'the refused attempt was logged');
+    await waitFor('the refused attempt to be logged',
+      () => lb.logs.some((l) => l.failedPeer === gone.address && String(l.error).startsWith('ECONNREFUSED')));
   });
 });
