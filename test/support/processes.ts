@@ -16,6 +16,13 @@ export function killAll(): void {
   running.clear();
 }
 process.on('exit', killAll);
+// An interrupted run must not leave upstreams and balancers behind.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.kill(process.pid, signal);
+  });
+}
 
 function track(child: ChildProcess): ChildProcess {
   running.add(child);
