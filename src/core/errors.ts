@@ -24,6 +24,10 @@ export class ProxyError extends Error {
   }
 }
 
+export function noHealthyPeer(pool: string): ProxyError {
+  return new ProxyError('no_healthy_peer', `no healthy peer in pool "${pool}"`);
+}
+
 /** A config that cannot be used: one line per problem, each naming the key path. */
 export class ConfigError extends Error {
   readonly problems: readonly string[];

@@ -1,6 +1,6 @@
-import { Hono, type Context, type Env } from 'hono';
+import { Hono, type Env } from 'hono';
 import type { HealthStore } from '../core/health-store.ts';
-import { describeError, ProxyError } from '../core/errors.ts';
+import { describeError, noHealthyPeer, ProxyError } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
 import type { Pool } from '../core/peer.ts';
 import { createSelection, type Selection } from '../core/selection/index.ts';
@@ -28,7 +28,7 @@ export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono
   const selection: Selection = createSelection(pool.config.selection);
   const retryAfterSeconds = Math.max(1, Math.ceil(pool.config.health_check.interval / 1000));
 
-  const fail = (c: Context<E>, exchange: Exchange, error: unknown): Response => {
+  const fail = (exchange: Exchange, error: unknown): Response => {
     const proxyError = error instanceof ProxyError
       ? error
       : new ProxyError('bad_gateway', 'the request could not be proxied', { cause: error });
@@ -44,9 +44,9 @@ export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono
     const healthy = store.healthyPeers(pool.name);
     const exchange = new Exchange(pool, selection.candidates(healthy), c);
     if (healthy.length === 0) {
-      return fail(c, exchange, new ProxyError('no_healthy_peer', `no healthy peer in pool "${pool.name}"`));
+      return fail(exchange, noHealthyPeer(pool.name));
     }
-    return forwarder.forward(c, exchange).catch((error: unknown) => fail(c, exchange, error));
+    return forwarder.forward(c, exchange).catch((error: unknown) => fail(exchange, error));
   });
   return app;
 }

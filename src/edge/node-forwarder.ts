@@ -57,26 +57,21 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
     await Promise.all([...this.#dispatchers.values()].map((dispatcher) => (force ? dispatcher.destroy() : dispatcher.close())));
   }
 
-  forward(context: Context<NodeEnv>, exchange: Exchange): Promise<Response> {
+  async forward(context: Context<NodeEnv>, exchange: Exchange): Promise<Response> {
     const { incoming, outgoing } = context.env;
     const method = incoming.method ?? 'GET';
     const target = requestTarget(incoming.url);
     if (target === undefined || method === 'CONNECT') {
-      return Promise.reject(new ProxyError('bad_request', `cannot proxy ${method} ${incoming.url ?? ''}`));
+      throw new ProxyError('bad_request', `cannot proxy ${method} ${incoming.url ?? ''}`);
     }
     if (this.#draining) outgoing.shouldKeepAlive = false;
     const { pool } = exchange;
-    let headers: string[];
-    try {
-      headers = upstreamRequestHeaders(incoming.rawHeaders, {
-        clientIp: clientAddress(incoming.socket.remoteAddress),
-        proto: (incoming.socket as TLSSocket).encrypted ? 'https' : 'http',
-        rewriteHost: pool.config.host,
-        targetAuthority: target.authority,
-      });
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    const headers = upstreamRequestHeaders(incoming.rawHeaders, {
+      clientIp: clientAddress(incoming.socket.remoteAddress),
+      proto: (incoming.socket as TLSSocket).encrypted ? 'https' : 'http',
+      rewriteHost: pool.config.host,
+      targetAuthority: target.authority,
+    });
     const { path } = target;
     const hasBody = incoming.headers['content-length'] !== undefined
       ? incoming.headers['content-length'] !== '0'

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { describeError, ProxyError } from '../core/errors.ts';
+import { describeError, noHealthyPeer, type ProxyError } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
 import type { Peer } from '../core/peer.ts';
 import type { Abortable } from './client-connection.ts';
@@ -68,7 +68,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Abortable {
     const next = this.#attempts > this.#exchange.pool.retries ? undefined : this.#candidates.next();
     if (next === undefined || next.done) {
       this.#settled(failure === undefined
-        ? new ProxyError('no_healthy_peer', `no healthy peer in pool "${this.#exchange.pool.name}"`)
+        ? noHealthyPeer(this.#exchange.pool.name)
         : upstreamProxyError(failure));
       return;
     }
