@@ -53,6 +53,7 @@ export class ProbeScheduler {
   }
 
   #scheduleFrom(probe: () => Promise<void>, interval: number): void {
+    if (this.#stopped) return;
     const phase = Math.random() * interval;
     let due = performance.now() + phase;
     let timer: NodeJS.Timeout;
