@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import { formatAddress } from '../core/address.ts';
-import { buildPools } from '../core/peer.ts';
+import { MAX_DURATION_MS } from '../core/duration.ts';
+import { buildPools, type Pool } from '../core/peer.ts';
 import { createBalancer } from '../edge/balancer.ts';
 import { NodeForwarder } from '../edge/node-forwarder.ts';
 import { NodeListeners } from '../edge/node.ts';
@@ -10,6 +11,13 @@ import { MemoryHealthStore } from '../store/memory.ts';
 
 /** How much longer than the slowest peer's read timeout a client connection may stay idle. */
 const CLIENT_IDLE_MARGIN_MS = 1_000;
+
+/** Longer than any pool's read timeout, or none when a pool waits without limit (0). */
+function clientIdleTimeout(pools: readonly Pool[]): number {
+  const readTimeouts = pools.map((pool) => pool.config.read_timeout);
+  if (readTimeouts.includes(0)) return 0;
+  return Math.min(Math.max(...readTimeouts) + CLIENT_IDLE_MARGIN_MS, MAX_DURATION_MS);
+}
 
 /** A running balancer; `stop` is the graceful shutdown. */
 export interface RunningBalancer {
@@ -38,11 +46,7 @@ export async function runEmbedded(config: Config, log: Logger): Promise<RunningB
   const app = createBalancer({ pools, store, forwarder, log });
   let listeners: NodeListeners;
   try {
-    const longestReadTimeout = Math.max(...pools.map((pool) => pool.config.read_timeout));
-    listeners = await NodeListeners.open(app, config.listen, {
-      log,
-      clientIdleTimeoutMs: longestReadTimeout === 0 ? 0 : longestReadTimeout + CLIENT_IDLE_MARGIN_MS,
-    });
+    listeners = await NodeListeners.open(app, config.listen, { log, clientIdleTimeoutMs: clientIdleTimeout(pools) });
   } catch (error) {
     prober.stop();
     await forwarder.close();
