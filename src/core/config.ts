@@ -93,7 +93,6 @@ export const configSchema = z.strictObject({
 
 export type Config = z.output<typeof configSchema>;
 export type PoolConfig = Config['upstreams'][string];
-export type HealthCheckConfig = PoolConfig['health_check'];
 
 /** One line per problem, each naming the key path and the reason. */
 export function validateConfig(input: unknown): { config: Config } | { problems: string[] } {

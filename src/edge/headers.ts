@@ -10,7 +10,7 @@ const HOP_BY_HOP = new Set([
   'te', 'trailer', 'transfer-encoding', 'upgrade',
 ]);
 
-export const VIA = '1.1 edgelb';
+const VIA = '1.1 edgelb';
 
 export interface ForwardingFacts {
   /** The address of the client that connected to edgelb. */

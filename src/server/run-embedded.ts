@@ -21,7 +21,6 @@ function clientIdleTimeout(pools: readonly Pool[]): number {
 
 /** A running balancer; `stop` is the graceful shutdown. */
 export interface RunningBalancer {
-  readonly listeners: NodeListeners;
   stop(): Promise<{ forced: boolean }>;
 }
 
@@ -60,7 +59,6 @@ export async function runEmbedded(config: Config, log: Logger): Promise<RunningB
     'edgelb is serving',
   );
   return {
-    listeners,
     async stop() {
       prober.stop();
       forwarder.drain();
