@@ -94,6 +94,28 @@ describe('a slow client', () => {
   });
 });
 
+describe('a slow peer', () => {
+  after(killAll);
+
+  it('gets an upload intact while edgelb holds back the client instead of reading ahead', async () => {
+    const upstream = await startUpstream('slow-reader');
+    const lb = await startEdgelb({ upstreams: { web: { peers: [upstream.address] } } }, { LOG_LEVEL: 'info' });
+    const size = 48 * MiB;
+    let pulled = 0;
+    const body = patternStream(size, (bytes) => (pulled = bytes));
+    const reply = request(`${lb.url}/upload?stall=1500`, { method: 'POST', dispatcher: client, body });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // While the peer reads nothing, only socket buffers on both hops and edgelb's small read
+    // buffer may fill; a balancer that ignored backpressure would take all 48 MiB now.
+    const aheadWhileStalled = pulled;
+    const res = await reply;
+    const received = (await res.body.json()) as { length: number; sha256: string };
+    assert.equal(received.length, size);
+    assert.equal(received.sha256, patternSha256(size));
+    assert.ok(aheadWhileStalled < 16 * MiB, `the client got ${(aheadWhileStalled / MiB).toFixed(1)} MiB out while the peer read nothing`);
+  });
+});
+
 describe('retries with a request body', () => {
   after(killAll);
 

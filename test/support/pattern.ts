@@ -30,11 +30,16 @@ export function patternSha256(total: number): string {
   return hash.digest('hex');
 }
 
-/** The first `total` bytes of the pattern as a stream of 64 KiB chunks (a streamed request body). */
-export function patternStream(total: number): Readable {
+/**
+ * The first `total` bytes of the pattern as a stream of 64 KiB chunks (a streamed request body).
+ * `onPull` learns how many bytes the consumer has taken so far.
+ */
+export function patternStream(total: number, onPull?: (pulled: number) => void): Readable {
   return Readable.from((function* () {
     for (let offset = 0; offset < total; offset += BLOCK.length) {
-      yield patternChunk(offset, Math.min(BLOCK.length, total - offset));
+      const chunk = patternChunk(offset, Math.min(BLOCK.length, total - offset));
+      onPull?.(offset + chunk.length);
+      yield chunk;
     }
-  })(), { objectMode: false });
+  })(), { objectMode: false, highWaterMark: 1 });
 }
