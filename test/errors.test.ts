@@ -6,6 +6,12 @@ import { killAll, startEdgelb, startUpstream } from './support/processes.ts';
 import { rawExchange } from './support/http.ts';
 import { waitFor } from './support/wait-for.ts';
 
+/** A peer that answers every request with `reply` and then closes the connection. */
+function startRawPeer(reply: string): Promise<Server> {
+  const server = createServer((socket) => socket.once('data', () => socket.end(reply)));
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
 /** A peer that passes TCP checks but hangs up on every HTTP request. */
 function startHangingUpPeer(): Promise<Server> {
   const server = createServer((socket) => socket.once('data', () => socket.destroy()));
@@ -109,6 +115,37 @@ describe('error responses', () => {
       const id = /x-request-id: (\S+)/i.exec(reply)?.[1];
       assert.ok(id, `a ${status} carries a request id`);
       await waitFor(`the log line of ${id}`, () => lb.logs.some((l) => l.requestId === id));
+    }
+  });
+
+  it('cuts the client connection when the peer dies mid-body, and keeps serving', async () => {
+    const peer = await startRawPeer('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nonly ten b');
+    try {
+      const port = (peer.address() as { port: number }).port;
+      const lb = await startEdgelb({ upstreams: { web: { peers: [`127.0.0.1:${port}`] } } });
+      for (let i = 0; i < 3; i++) {
+        const outcome = await fetch(lb.url).then((res) => res.text()).then(
+          (text) => `complete: ${text.length} bytes`,
+          (error: unknown) => `cut: ${String((error as Error).cause ?? error)}`,
+        );
+        assert.match(outcome, /^cut: /, 'a truncated body must not look like a whole answer');
+      }
+      assert.equal(lb.process.exitCode, null, 'edgelb is still running');
+    } finally {
+      peer.close();
+    }
+  });
+
+  it('answers 502 when the peer sends something that is not HTTP', async () => {
+    const peer = await startRawPeer('SSH-2.0-OpenSSH_9.2\r\n');
+    try {
+      const port = (peer.address() as { port: number }).port;
+      const lb = await startEdgelb({ upstreams: { web: { peers: [`127.0.0.1:${port}`] } } });
+      const res = await fetch(lb.url);
+      await res.text();
+      assert.equal(res.status, 502);
+    } finally {
+      peer.close();
     }
   });
 });

@@ -105,10 +105,12 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Abortable {
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     // Interim 1xx answers (103 Early Hints, ...) are not passed on; the final one follows.
     if (statusCode < 200) return;
-    this.#responded = true;
     const outgoing = this.#outgoing;
     if (this.#runtime.draining) outgoing.shouldKeepAlive = false;
+    // If Node refuses the head (a header it will not send), undici aborts the attempt and the
+    // client still gets a clean 502, since nothing has been sent yet.
     outgoing.writeHead(statusCode, downstreamResponseHeaders(headers));
+    this.#responded = true;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
