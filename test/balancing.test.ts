@@ -29,15 +29,15 @@ describe('balancing and header rules', () => {
   });
 
   it('logs the chosen peer of each request at debug level', async () => {
-    const before = plain.logs.filter((l) => l.msg === 'upstream peer').length;
-    const answered = [JSON.parse((await get(plain.url)).body) as Echo, JSON.parse((await get(plain.url)).body) as Echo];
+    const ids = ['peer-log-1', 'peer-log-2'];
+    const answered: Echo[] = [];
+    for (const id of ids) answered.push(JSON.parse((await get(plain.url, { 'x-request-id': id })).body) as Echo);
     // Log lines arrive through a pipe, a moment after the responses.
-    const lines = await waitFor('two more log lines', () => {
-      const all = plain.logs.filter((l) => l.msg === 'upstream peer');
-      return all.length >= before + 2 && all.slice(before);
+    const lines = await waitFor('the log lines of both requests', () => {
+      const found = ids.map((id) => plain.logs.find((l) => l.msg === 'upstream peer' && l.requestId === id));
+      return found.every(Boolean) && found;
     });
-    assert.equal(lines.length, 2);
-    assert.deepEqual(lines.map((l) => l.peer), answered.map((echo) => upstreams.find((u) => u.name === echo.name)!.address));
+    assert.deepEqual(lines.map((l) => l!.peer), answered.map((echo) => upstreams.find((u) => u.name === echo.name)!.address));
   });
 
   it('rewrites Host to the pool host, and keeps the original in X-Forwarded-Host', async () => {
