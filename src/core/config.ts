@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseAddress, type Address } from './address.ts';
 import { MAX_DURATION_MS, parseDuration } from './duration.ts';
+import { parseRedisUrl } from './redis-url.ts';
 
 /**
  * The config file's schema. Data is validated here, at the boundary, and everything after
@@ -28,11 +29,22 @@ const addressOf = (options: { allowPortZero: boolean }) =>
   });
 const address = addressOf({ allowPortZero: false });
 
+const redisUrl = z.string().transform((text, ctx) => {
+  const parsed = parseRedisUrl(text);
+  if ('error' in parsed) {
+    ctx.addIssue({ code: 'custom', message: parsed.error });
+    return z.NEVER;
+  }
+  return text;
+});
+
 /** A Host header value: a name or IP, optionally with a port (no spaces or control characters). */
 const HOST_HEADER = /^(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 /** A request target for health checks: visible ASCII only, as it goes on the request line. */
 const REQUEST_PATH = /^\/[\x21-\x7e]*$/;
 const notAvailable = (what: string) => `${what} is not available in this version`;
+/** A Redis key prefix: printable and short, as it starts every key and channel name. */
+const REDIS_PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 const healthCheck = z
   .strictObject({
@@ -85,10 +97,10 @@ export const configSchema = z.strictObject({
   upstreams: z
     .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'pool names use letters, digits, "_", "." and "-"'), pool, 'required: a map of pools, each with peers')
     .refine((pools) => Object.keys(pools).length > 0, 'needs at least one pool'),
-  redis: z
-    .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
-    .refine(() => false, notAvailable('a shared health store in Redis (this version runs embedded)'))
-    .optional(),
+  /** The shared health store; absent: embedded mode (in-memory store, prober in this process). */
+  redis: redisUrl.optional(),
+  /** Prefix of every Redis key and channel, so several fleets can share one Redis. */
+  redis_prefix: z.string().regex(REDIS_PREFIX, 'letters, digits and "_.:-", 1-64 characters').default('edgelb:'),
 });
 
 export type Config = z.output<typeof configSchema>;

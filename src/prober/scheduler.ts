@@ -1,6 +1,6 @@
 import type { HealthStore } from '../core/health-store.ts';
 import { describeError } from '../core/errors.ts';
-import { HealthThreshold, type CheckResult } from '../core/health.ts';
+import { HealthThreshold, type CheckResult, type PeerState } from '../core/health.ts';
 import type { Peer, Pool } from '../core/peer.ts';
 import type { HealthCheck } from './check.ts';
 import { HttpCheck } from './http-check.ts';
@@ -11,6 +11,8 @@ export interface ProbeEvents {
   onFlip?(peer: Peer, up: boolean, reason: string | undefined): void;
   /** A check could not be made for a local reason and was not counted (see `inconclusive`). */
   onInconclusive?(peer: Peer, reason: string | undefined): void;
+  /** A check was counted and its state stored; `changed` when the verdict was (re)decided. */
+  onCheck?(peer: Peer, state: PeerState, changed: boolean): void;
 }
 
 /**
@@ -89,13 +91,15 @@ export class ProbeScheduler {
     const now = Date.now();
     const { up, changed } = threshold.observe(result.ok);
     const previous = this.#store.state(peer);
-    this.#store.setState(peer, {
+    const state: PeerState = {
       up,
       since: changed || !previous ? now : previous.since,
       checkedAt: now,
       latencyMs: result.latencyMs,
       reason: result.reason,
-    });
+    };
+    this.#store.setState(peer, state);
+    this.#events.onCheck?.(peer, state, changed);
     if (changed && (previous !== undefined || !up)) this.#events.onFlip?.(peer, up, result.reason);
   }
 }

@@ -1,20 +1,29 @@
 import { parseArgs } from 'node:util';
 
 export interface CliOptions {
-  readonly command: 'run';
+  /** `run` the load balancer, `probe` (the standalone prober) or `status` (the shared health). */
+  readonly command: 'run' | 'probe' | 'status';
   readonly conf: string | undefined;
   readonly daemon: boolean;
   readonly upgrade: boolean;
   readonly test: boolean;
   readonly help: boolean;
   readonly version: boolean;
+  /** `status --json`: the report as JSON for scripts. */
+  readonly json: boolean;
+  /** `probe --id NAME`: this prober's name in Redis (default: host-pid). */
+  readonly id: string | undefined;
 }
+
+const COMMANDS: readonly string[] = ['probe', 'status'] satisfies CliOptions['command'][];
 
 export const HELP = `edgelb: an HTTP load balancer
 
 Usage:
   edgelb [-c FILE] [-d] [-u] [-t]     run the load balancer
   edgelb -t -c FILE                   check the config file and exit
+  edgelb probe -c FILE [--id NAME]    run only the prober, writing health to redis
+  edgelb status -c FILE [--json]      pools, peers, health and live probers, from redis
 
 Options:
   -c, --conf FILE   the YAML config file (see examples/demo.yaml)
@@ -24,6 +33,8 @@ Options:
                     through upgrade_sock                                       (not yet available)
   -h, --help        show this help
   -V, --version     print the version
+  --json            status: print the report as JSON
+  --id NAME         probe: this prober's name in redis (default: host-pid)
 
 Environment:
   LOG_LEVEL         trace, debug, info (default), warn, error; RUST_LOG is read as an alias
@@ -45,16 +56,24 @@ export function parseCli(argv: readonly string[]): CliOptions {
       test: { type: 'boolean', short: 't', default: false },
       help: { type: 'boolean', short: 'h', default: false },
       version: { type: 'boolean', short: 'V', default: false },
+      json: { type: 'boolean', default: false },
+      id: { type: 'string' },
     },
   });
-  if (positionals.length > 0) throw new Error(`unknown command "${positionals[0]}"`);
+  const [command, ...extra] = positionals;
+  if (command !== undefined && !COMMANDS.includes(command)) throw new Error(`unknown command "${command}"`);
+  if (extra.length > 0) throw new Error(`unexpected argument "${extra[0]}"`);
+  if (values.json && command !== 'status') throw new Error('--json goes with "status"');
+  if (values.id !== undefined && command !== 'probe') throw new Error('--id goes with "probe"');
   return {
-    command: 'run',
+    command: (command ?? 'run') as CliOptions['command'],
     conf: values.conf,
     daemon: values.daemon,
     upgrade: values.upgrade,
     test: values.test,
     help: values.help,
     version: values.version,
+    json: values.json,
+    id: values.id,
   };
 }

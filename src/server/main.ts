@@ -4,6 +4,9 @@ import { HELP, parseCli, type CliOptions } from './cli-args.ts';
 import { loadConfigFile } from './config-file.ts';
 import { createLogger, flushLogs } from './logger.ts';
 import { runEmbedded } from './run-embedded.ts';
+import { sharedStoreLocation } from './shared-store-location.ts';
+import { runProber } from '../prober/run-prober.ts';
+import { runStatus } from './run-status.ts';
 
 /** Exit codes: 0 done, 1 bad config or failure to start, 2 bad command line. */
 async function main(argv: readonly string[]): Promise<number> {
@@ -38,6 +41,12 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`edgelb: the configuration file ${options.conf} is valid\n`);
     return 0;
   }
+  const shared = options.command === 'run' ? undefined : sharedStoreLocation(config, options.command);
+  if (shared !== undefined && 'error' in shared) {
+    process.stderr.write(`edgelb: ${options.conf}: ${shared.error}\n`);
+    return 1;
+  }
+  if (options.command === 'status') return runStatus(config, shared!, options.json);
   const unavailable = [options.daemon ? '-d/--daemon' : undefined, options.upgrade ? '-u/--upgrade' : undefined].filter(Boolean);
   if (unavailable.length > 0) {
     process.stderr.write(`edgelb: not available in this version: ${unavailable.join(', ')}\n`);
@@ -55,7 +64,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
   let running;
   try {
-    running = await runEmbedded(config, log);
+    running = options.command === 'probe' ? await runProber(config, shared!, log, options.id) : await runEmbedded(config, log);
   } catch (error) {
     log.fatal({ error: describeError(error) }, 'cannot start');
     flushLogs(log);
@@ -75,8 +84,8 @@ async function main(argv: readonly string[]): Promise<number> {
       stopping = true;
       if (signal === 'SIGQUIT') log.warn({}, 'graceful upgrade is not available in this version; shutting down instead');
       log.info({ signal, gracePeriodSeconds: config.grace_period_seconds }, 'shutting down gracefully');
-      void running.stop().then(({ forced }) => {
-        if (forced) log.warn({}, 'grace period over; remaining connections were closed');
+      void running.stop().then((result) => {
+        if (result?.forced) log.warn({}, 'grace period over; remaining connections were closed');
         log.info({}, 'stopped');
         flushLogs(log);
         resolve(0);

@@ -6,8 +6,7 @@ import { buildPools, type Pool } from '../core/peer.ts';
 import { createBalancer } from '../edge/balancer.ts';
 import { NodeForwarder } from '../edge/node-forwarder.ts';
 import { NodeListeners } from '../edge/node.ts';
-import { ProbeScheduler } from '../prober/scheduler.ts';
-import { MemoryHealthStore } from '../store/memory.ts';
+import { startHealth } from './health-source.ts';
 
 /** How much longer than the slowest peer's read timeout a client connection may stay idle. */
 const CLIENT_IDLE_MARGIN_MS = 1_000;
@@ -25,29 +24,21 @@ export interface RunningBalancer {
 }
 
 /**
- * Embedded mode: health in memory, the prober in this process. Every peer is checked once
- * before the listeners open, so the first request already sees real health.
+ * The edge. Embedded mode: health in memory, the prober in this process; with `redis`: the
+ * shared healthy set (see `startHealth`). Health is known before the listeners open, so the
+ * first request already sees it.
  */
 export async function runEmbedded(config: Config, log: Logger): Promise<RunningBalancer> {
   const pools = buildPools(config.upstreams);
-  const store = new MemoryHealthStore(pools);
-  const prober = new ProbeScheduler(pools, store, {
-    onFlip(peer, up, reason) {
-      if (up) log.info({ pool: peer.pool, peer: peer.id }, 'peer up');
-      else log.warn({ pool: peer.pool, peer: peer.id, reason }, 'peer down');
-    },
-    onInconclusive(peer, reason) {
-      log.warn({ pool: peer.pool, peer: peer.id, reason }, 'health check could not run here; not counted');
-    },
-  });
-  await prober.start();
+  const health = await startHealth(config, pools, log);
+  const store = health.store;
   const forwarder = new NodeForwarder(pools, log);
   const app = createBalancer({ pools, store, forwarder, log });
   let listeners: NodeListeners;
   try {
     listeners = await NodeListeners.open(app, config.listen, { log, clientIdleTimeoutMs: clientIdleTimeout(pools) });
   } catch (error) {
-    prober.stop();
+    await health.stop();
     await forwarder.close();
     throw error;
   }
@@ -60,7 +51,7 @@ export async function runEmbedded(config: Config, log: Logger): Promise<RunningB
   );
   return {
     async stop() {
-      prober.stop();
+      await health.stop();
       forwarder.drain();
       const result = await listeners.close(config.grace_period_seconds * 1000);
       await forwarder.close({ force: result.forced });

@@ -88,10 +88,22 @@ export interface Edgelb {
 
 /** Writes `config` (with a listener on a free port unless it names one) and runs `edgelb -c`. */
 export async function startEdgelb(config: Record<string, unknown>, env: Record<string, string> = {}): Promise<Edgelb> {
+  const started = await startEdgelbCommand([], { listen: ['127.0.0.1:0'], ...config }, 'edgelb is serving', env);
+  const port = Number((started.ready.listen as string[])[0]!.split(':').pop());
+  return { ...started, port, url: `http://127.0.0.1:${port}` };
+}
+
+/** Writes `config` and runs `edgelb COMMAND... -c FILE` until it logs `readyMessage`. */
+export async function startEdgelbCommand(
+  command: string[],
+  config: Record<string, unknown>,
+  readyMessage: string,
+  env: Record<string, string> = {},
+): Promise<Omit<Edgelb, 'port' | 'url'> & { ready: LogLine }> {
   const dir = mkdtempSync(join(tmpdir(), 'edgelb-test-'));
   const configFile = join(dir, 'edgelb.yaml');
-  writeFileSync(configFile, stringify({ listen: ['127.0.0.1:0'], ...config }));
-  const child = track(spawn(process.execPath, [join(root, 'bin/edgelb.js'), '-c', configFile], {
+  writeFileSync(configFile, stringify(config));
+  const child = track(spawn(process.execPath, [join(root, 'bin/edgelb.js'), ...command, '-c', configFile], {
     stdio: ['ignore', 'inherit', 'pipe'],
     env: { ...process.env, LOG_LEVEL: 'debug', ...env },
   }));
@@ -105,15 +117,13 @@ export async function startEdgelb(config: Record<string, unknown>, env: Record<s
     }
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const serving = await Promise.race([
-    waitFor('edgelb to start serving', () => logs.find((line) => line.msg === 'edgelb is serving'), { timeoutMs: 15_000 }),
+  const ready = await Promise.race([
+    waitFor(`edgelb to log "${readyMessage}"`, () => logs.find((line) => line.msg === readyMessage), { timeoutMs: 15_000 }),
     exited.then((code) => Promise.reject(new Error(`edgelb exited with ${code}: ${other.join('\n')}`))),
   ]);
-  const port = Number((serving.listen as string[])[0]!.split(':').pop());
   return {
     process: child,
-    port,
-    url: `http://127.0.0.1:${port}`,
+    ready,
     logs,
     configFile,
     exited,

@@ -1,0 +1,33 @@
+import type { Logger } from 'pino';
+import type { Config } from '../core/config.ts';
+import type { HealthStore } from '../core/health-store.ts';
+import type { Pool } from '../core/peer.ts';
+import { parseRedisUrl } from '../core/redis-url.ts';
+import { probeLogEvents } from '../prober/probe-log.ts';
+import { ProbeScheduler } from '../prober/scheduler.ts';
+import { MemoryHealthStore } from '../store/memory.ts';
+import { RedisHealthStore } from '../store/redis-health-store.ts';
+
+/** Where an edge's healthy set comes from, and how to let go of it at shutdown. */
+export interface HealthSource {
+  readonly store: HealthStore;
+  stop(): Promise<void>;
+}
+
+/**
+ * With `redis`: the shared health the probers write, followed through a local copy.
+ * Without: the embedded store and prober. Either way every peer's health is known (or the last
+ * known set is loaded) before the listeners open, so the first request already sees it.
+ */
+export async function startHealth(config: Config, pools: readonly Pool[], log: Logger): Promise<HealthSource> {
+  if (config.redis !== undefined) {
+    const location = parseRedisUrl(config.redis);
+    if ('error' in location) throw new Error(`redis: ${location.error}`);
+    const store = await RedisHealthStore.open(pools, { location, prefix: config.redis_prefix, log });
+    return { store, stop: () => store.close() };
+  }
+  const store = new MemoryHealthStore(pools);
+  const prober = new ProbeScheduler(pools, store, probeLogEvents(log));
+  await prober.start();
+  return { store, stop: async () => prober.stop() };
+}

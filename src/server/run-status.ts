@@ -1,0 +1,28 @@
+import type { Config } from '../core/config.ts';
+import { describeError } from '../core/errors.ts';
+import { buildPools } from '../core/peer.ts';
+import { redactRedisUrl, type RedisLocation } from '../core/redis-url.ts';
+import { buildHealthReport } from '../core/shared-health/health-report.ts';
+import { sharedHealthKeys } from '../core/shared-health/keys.ts';
+import { connectWithin, openRedis } from '../store/redis-connection.ts';
+import { readSnapshot } from '../store/redis-snapshot.ts';
+import { renderHealthReport } from './status-table.ts';
+
+const CONNECT_TIMEOUT_MS = 3_000;
+
+/** `edgelb status`: reads the shared health once and prints it. Exit 1 when Redis cannot be read. */
+export async function runStatus(config: Config, location: RedisLocation, json: boolean): Promise<number> {
+  const redis = openRedis(location, 'edgelb-status', { retry: false });
+  try {
+    await connectWithin(redis, CONNECT_TIMEOUT_MS);
+    const snapshot = await readSnapshot(redis, sharedHealthKeys(config.redis_prefix));
+    const report = buildHealthReport(buildPools(config.upstreams), snapshot, Date.now());
+    process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : renderHealthReport(report));
+    return 0;
+  } catch (error) {
+    process.stderr.write(`edgelb: cannot read the health from ${redactRedisUrl(config.redis ?? '')}: ${describeError(error)}\n`);
+    return 1;
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,9 @@
+import type { Config } from '../core/config.ts';
+import { parseRedisUrl, type RedisLocation } from '../core/redis-url.ts';
+
+/** The Redis that `probe` and `status` need, or why the config does not name one. */
+export function sharedStoreLocation(config: Config, command: string): RedisLocation | { error: string } {
+  if (config.redis === undefined) return { error: `redis: "edgelb ${command}" needs the shared store; set redis: redis://host:port/db` };
+  const location = parseRedisUrl(config.redis);
+  return 'error' in location ? { error: `redis: ${location.error}` } : location;
+}

@@ -1,0 +1,51 @@
+import type { HealthReport, PeerReport } from '../core/shared-health/health-report.ts';
+
+/** The health report as a table for people: one block per pool, then the probers. */
+export function renderHealthReport(report: HealthReport): string {
+  const lines: string[] = [];
+  const now = report.generatedAt;
+  if (report.stale) {
+    lines.push('WARNING: no live prober; edges serve the last known healthy set, which nobody is checking (stale)', '');
+  }
+  for (const pool of report.pools) {
+    lines.push(`pool ${pool.name}`);
+    const rows = pool.peers.map((peer) => [
+      peer.id,
+      stateOf(peer),
+      peer.since === undefined ? '-' : ago(now, peer.since),
+      peer.checkedAt === undefined ? '-' : ago(now, peer.checkedAt),
+      peer.latencyMs === undefined ? '-' : `${peer.latencyMs.toFixed(1)}ms`,
+      `${peer.votes.up}/${peer.votes.up + peer.votes.down}`,
+      peer.reason ?? '',
+    ]);
+    lines.push(...table(['PEER', 'STATE', 'SINCE', 'LAST CHECK', 'LATENCY', 'UP VOTES', 'REASON'], rows), '');
+  }
+  lines.push('probers');
+  const probers = report.probers.map((prober) => [
+    prober.id,
+    prober.live ? 'live' : 'dead',
+    prober.host,
+    String(prober.pid),
+    ago(now, prober.lastSeen),
+  ]);
+  if (probers.length === 0) lines.push('  (none has ever written to this redis and prefix)');
+  else lines.push(...table(['PROBER', 'STATE', 'HOST', 'PID', 'LAST HEARTBEAT'], probers));
+  return `${lines.join('\n')}\n`;
+}
+
+function stateOf(peer: PeerReport): string {
+  return peer.drained ? `${peer.state}, drained` : peer.state;
+}
+
+function ago(now: number, at: number): string {
+  const seconds = Math.max(0, (now - at) / 1000);
+  if (seconds < 60) return `${seconds.toFixed(1)}s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
+  return new Date(at).toISOString();
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => `  ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')}`.trimEnd();
+  return [line(header), ...rows.map(line)];
+}

@@ -1,0 +1,54 @@
+import { Redis } from 'ioredis';
+import type { RedisLocation } from '../core/redis-url.ts';
+
+/** Reconnect attempts back off to at most this, so edges and probers catch up soon after an outage. */
+const MAX_RECONNECT_DELAY_MS = 1_000;
+const CONNECT_TIMEOUT_MS = 2_000;
+
+/**
+ * A connection that never queues: while Redis is away a command fails at once instead of
+ * piling up, and the caller decides (keep the last known set, rewrite everything on return).
+ * It reconnects by itself, forever, backing off to a second.
+ */
+export function openRedis(location: RedisLocation, name: string, options: { retry?: boolean } = {}): Redis {
+  const redis = new Redis({
+    host: location.host,
+    port: location.port,
+    db: location.db,
+    ...(location.username !== undefined ? { username: location.username } : {}),
+    ...(location.password !== undefined ? { password: location.password } : {}),
+    ...(location.tls ? { tls: { servername: location.host } } : {}),
+    connectionName: name,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    enableAutoPipelining: true,
+    retryStrategy: options.retry === false ? () => null : (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
+  });
+  // Errors surface through the connection events the owner watches; without a listener ioredis
+  // would print each one.
+  redis.on('error', () => {});
+  return redis;
+}
+
+/** Resolves once connected, or rejects with the reason after `timeoutMs`. Keeps retrying after. */
+export function connectWithin(redis: Redis, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let lastError: unknown;
+    const onError = (error: unknown) => (lastError = error);
+    const done = (error?: unknown) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onReady = () => done();
+    const timer = setTimeout(() => done(lastError ?? new Error(`no connection within ${timeoutMs}ms`)), timeoutMs);
+    redis.on('error', onError);
+    redis.once('ready', onReady);
+    if (redis.status === 'ready') done();
+    else if (redis.status === 'wait') redis.connect().catch(onError);
+  });
+}

@@ -1,0 +1,247 @@
+import type { Redis } from 'ioredis';
+import { describeError } from '../core/errors.ts';
+import type { HealthStore } from '../core/health-store.ts';
+import type { PeerState } from '../core/health.ts';
+import type { Log } from '../core/log.ts';
+import type { Peer, Pool } from '../core/peer.ts';
+import type { RedisLocation } from '../core/redis-url.ts';
+import {
+  decodeMessage, encodeMessage, HEARTBEAT_INTERVAL_MS, peerKey, RESYNC_INTERVAL_MS, sharedHealthKeys,
+  type SharedHealthKeys, type SharedHealthMessage,
+} from '../core/shared-health/keys.ts';
+import { SharedHealthView, type VerdictChange } from '../core/shared-health/view.ts';
+import { connectWithin, openRedis } from './redis-connection.ts';
+import { readProbers, readSnapshot, readView } from './redis-snapshot.ts';
+
+export interface RedisHealthStoreOptions {
+  readonly location: RedisLocation;
+  readonly prefix: string;
+  readonly log: Log;
+  /** How long `open` waits for Redis before serving with every peer in rotation. */
+  readonly startTimeoutMs?: number;
+}
+
+/**
+ * An edge's health store with `redis`: a local copy of the shared health (see
+ * `SharedHealthView`) that the request path reads synchronously. It loads everything at start,
+ * applies pushed changes as they come, checks which probers are live every second and re-reads
+ * everything every few seconds in case a push was lost. While Redis is away it keeps serving
+ * the last known set and catches up when it returns.
+ */
+export class RedisHealthStore implements HealthStore {
+  readonly #view: SharedHealthView;
+  readonly #keys: SharedHealthKeys;
+  readonly #log: Log;
+  readonly #commands: Redis;
+  readonly #subscriber: Redis;
+  /** Drains set while Redis was away, written when it returns. */
+  readonly #pendingDrains = new Map<string, boolean>();
+  #timer: NodeJS.Timeout | undefined;
+  #reachable = false;
+  #outageLogged = false;
+  #stale = false;
+  #syncing = false;
+  #sinceResync = 0;
+  #closed = false;
+  #subscribed = false;
+
+  private constructor(pools: readonly Pool[], options: RedisHealthStoreOptions) {
+    this.#view = new SharedHealthView(pools);
+    this.#keys = sharedHealthKeys(options.prefix);
+    this.#log = options.log;
+    this.#commands = openRedis(options.location, 'edgelb-edge');
+    this.#subscriber = openRedis(options.location, 'edgelb-edge-subscriber');
+  }
+
+  /** Connects, subscribes and loads the shared health; serves every peer if Redis cannot be reached in time. */
+  static async open(pools: readonly Pool[], options: RedisHealthStoreOptions): Promise<RedisHealthStore> {
+    const store = new RedisHealthStore(pools, options);
+    await store.#start(options.startTimeoutMs ?? 3_000);
+    return store;
+  }
+
+  healthyPeers(pool: string): readonly Peer[] {
+    return this.#view.healthyPeers(pool);
+  }
+
+  state(peer: Peer): PeerState | undefined {
+    return this.#view.state(peer);
+  }
+
+  /** An edge's own evidence about a peer: it holds until the probers' next word on the peer. */
+  setState(peer: Peer, state: PeerState): void {
+    if (this.#view.override(peer, state.up)) this.#logChanges([{ peer, up: state.up, ...(state.reason ? { reason: state.reason } : {}) }], 'local');
+  }
+
+  isDrained(peer: Peer): boolean {
+    return this.#view.isDrained(peer);
+  }
+
+  /** Applies at once here, and through Redis on every other edge. */
+  setDrained(peer: Peer, drained: boolean): void {
+    const key = peerKey(peer);
+    if (this.#view.setDrained(key, drained)) this.#log.info({ pool: peer.pool, peer: peer.id, drained }, drained ? 'peer drained' : 'peer undrained');
+    this.#pendingDrains.set(key, drained);
+    void this.#writeDrains();
+  }
+
+  /** True when no prober is live, or Redis is unreachable: the set served is the last one known. */
+  get stale(): boolean {
+    return this.#view.stale || !this.#reachable;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#commands.disconnect();
+    this.#subscriber.disconnect();
+  }
+
+  async #start(timeoutMs: number): Promise<void> {
+    this.#subscriber.on('message', (_channel: string, text: string) => this.#onMessage(text));
+    for (const redis of [this.#commands, this.#subscriber]) {
+      redis.on('close', () => this.#onUnreachable());
+      redis.on('ready', () => void this.#onReachable());
+    }
+    this.#timer = setInterval(() => void this.#tick(), HEARTBEAT_INTERVAL_MS);
+    this.#timer.unref();
+    try {
+      await Promise.all([connectWithin(this.#commands, timeoutMs), connectWithin(this.#subscriber, timeoutMs)]);
+      await this.#subscribe();
+      await this.#resync();
+      this.#log.info({ probers: [...this.#view.liveProbers()], stale: this.#view.stale }, 'shared health loaded from redis');
+    } catch (error) {
+      this.#onUnreachable(error);
+    }
+  }
+
+  /** Once; after that ioredis subscribes again by itself on every reconnect. */
+  async #subscribe(): Promise<void> {
+    if (this.#subscribed) return;
+    await this.#subscriber.subscribe(this.#keys.channel);
+    this.#subscribed = true;
+  }
+
+  #onMessage(text: string): void {
+    const message = decodeMessage(text);
+    if (message === undefined) {
+      this.#log.warn({ message: text.slice(0, 200) }, 'ignored a malformed health message');
+      return;
+    }
+    this.#apply(message);
+  }
+
+  #apply(message: SharedHealthMessage): void {
+    switch (message.type) {
+      case 'state':
+        this.#logChanges(this.#view.applyState(message.prober, message.peer, message.state), 'push', message.writtenAt);
+        break;
+      case 'snapshot':
+        void this.#reloadView(message.prober);
+        break;
+      case 'left':
+        this.#logChanges(this.#view.setLive(new Set([...this.#view.liveProbers()].filter((id) => id !== message.prober))), 'prober left');
+        this.#noteStaleness();
+        break;
+      case 'drain': {
+        const peer = this.#view.peers().get(message.peer);
+        if (peer && this.#view.setDrained(message.peer, message.drained)) {
+          this.#log.info({ pool: peer.pool, peer: peer.id, drained: message.drained }, message.drained ? 'peer drained' : 'peer undrained');
+        }
+        break;
+      }
+    }
+  }
+
+  async #reloadView(prober: string): Promise<void> {
+    try {
+      this.#logChanges(this.#view.replaceView(prober, await readView(this.#commands, this.#keys, prober)), 'prober snapshot');
+      this.#noteStaleness();
+    } catch (error) {
+      this.#onUnreachable(error);
+    }
+  }
+
+  /** Every second: which probers are live; every few seconds: everything. */
+  async #tick(): Promise<void> {
+    if (this.#syncing || this.#closed || this.#commands.status !== 'ready') return;
+    this.#syncing = true;
+    try {
+      this.#sinceResync += HEARTBEAT_INTERVAL_MS;
+      if (this.#sinceResync >= RESYNC_INTERVAL_MS) {
+        await this.#resync();
+      } else {
+        const probers = await readProbers(this.#commands, this.#keys);
+        const live = new Set(probers.filter((p) => p.live).map((p) => p.id));
+        const joined = [...live].some((id) => !this.#view.liveProbers().has(id));
+        // A prober that came (back) to life may have changed its view while it did not count.
+        if (joined) await this.#resync();
+        else this.#logChanges(this.#view.setLive(live), 'heartbeats');
+      }
+      this.#noteStaleness();
+    } catch (error) {
+      this.#onUnreachable(error);
+    } finally {
+      this.#syncing = false;
+    }
+  }
+
+  async #resync(): Promise<void> {
+    this.#sinceResync = 0;
+    this.#logChanges(this.#view.replaceAll(await readSnapshot(this.#commands, this.#keys)), 'resync');
+    this.#noteStaleness();
+  }
+
+  async #writeDrains(): Promise<void> {
+    for (const [key, drained] of this.#pendingDrains) {
+      try {
+        await (drained ? this.#commands.sadd(this.#keys.drained, key) : this.#commands.srem(this.#keys.drained, key));
+        await this.#commands.publish(this.#keys.channel, encodeMessage({ type: 'drain', peer: key, drained, writtenAt: Date.now() }));
+        if (this.#pendingDrains.get(key) === drained) this.#pendingDrains.delete(key);
+      } catch (error) {
+        this.#log.warn({ peer: key, drained, error: describeError(error) }, 'drain not yet stored in redis; it is written when redis returns');
+        return;
+      }
+    }
+  }
+
+  #onUnreachable(error?: unknown): void {
+    if (this.#closed) return;
+    this.#reachable = false;
+    if (this.#outageLogged) return;
+    this.#outageLogged = true;
+    this.#log.warn({ error: describeError(error) }, 'redis unreachable; serving the last known healthy set');
+  }
+
+  async #onReachable(): Promise<void> {
+    if (this.#closed || this.#commands.status !== 'ready' || this.#subscriber.status !== 'ready') return;
+    const wasOut = this.#outageLogged;
+    this.#reachable = true;
+    this.#outageLogged = false;
+    if (!wasOut) return;
+    try {
+      await this.#subscribe();
+      await this.#writeDrains();
+      await this.#resync();
+      this.#log.info({ probers: [...this.#view.liveProbers()] }, 'redis reachable again');
+    } catch (error) {
+      this.#onUnreachable(error);
+    }
+  }
+
+  #noteStaleness(): void {
+    if (this.#view.stale === this.#stale) return;
+    this.#stale = this.#view.stale;
+    if (this.#stale) this.#log.warn({}, 'no live prober; serving the last known healthy set (stale)');
+    else this.#log.info({ probers: [...this.#view.liveProbers()] }, 'probers live again');
+  }
+
+  #logChanges(changes: readonly VerdictChange[], via: string, writtenAt?: number): void {
+    const now = Date.now();
+    for (const { peer, up, reason } of changes) {
+      const fields = { pool: peer.pool, peer: peer.id, via, ...(writtenAt !== undefined ? { writtenAt, propagationMs: now - writtenAt } : {}) };
+      if (up) this.#log.info(fields, 'peer up');
+      else this.#log.warn({ ...fields, reason }, 'peer down');
+    }
+  }
+}

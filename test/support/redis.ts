@@ -1,0 +1,86 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { Redis } from 'ioredis';
+import { waitFor } from './wait-for.ts';
+
+const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  /** SIGKILL: Redis vanishes as in a crash; with `--save ""` nothing survives. */
+  kill(): Promise<void>;
+  /** Starts a fresh, empty redis-server on the same port. */
+  restart(): Promise<void>;
+  /** A client for the test's own reads and writes; closed by `kill`. */
+  client(): Redis;
+}
+
+/** Finds a port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Starts a real `redis-server` on a free loopback port, without persistence. It fails (never
+ * skips) when redis-server is not installed: these tests are about Redis.
+ */
+export async function startRedis(): Promise<RedisServer> {
+  const port = await freePort();
+  let child = await spawnRedis(port);
+  const clients: Redis[] = [];
+  const stop = async () => {
+    for (const client of clients.splice(0)) client.disconnect();
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  };
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}/0`,
+    kill: stop,
+    async restart() {
+      await stop();
+      child = await spawnRedis(port);
+    },
+    client() {
+      const client = new Redis({ host: '127.0.0.1', port, lazyConnect: false, maxRetriesPerRequest: 1 });
+      client.on('error', () => {});
+      clients.push(client);
+      return client;
+    },
+  };
+}
+
+async function spawnRedis(port: number): Promise<ChildProcess> {
+  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  const output: string[] = [];
+  let ready = false;
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    output.push(line);
+    if (line.includes('Ready to accept connections')) ready = true;
+  });
+  child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const failed = new Promise<never>((_, reject) => {
+    child.once('error', (error) => reject(new Error(`cannot run ${REDIS_SERVER} (install Debian's redis-server): ${error.message}`)));
+    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output.join('\n')}`)));
+  });
+  failed.catch(() => {});
+  await Promise.race([waitFor('redis-server to accept connections', () => ready, { timeoutMs: 10_000 }), failed]);
+  return child;
+}
