@@ -1,42 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
-import { Pool } from 'undici';
+import { load } from './support/load.ts';
 import { killAll, startEdgelb, startUpstream, type Edgelb, type Upstream } from './support/processes.ts';
 import { waitFor } from './support/wait-for.ts';
-
-interface LoadResult {
-  ok: number;
-  failures: string[];
-  /** Which upstream answered each successful request, with the time it answered. */
-  answers: Array<{ at: number; name: string }>;
-}
-
-/** Keeps `concurrency` keep-alive clients busy until `stop` resolves (bounded by `maxMs`). */
-async function load(url: string, concurrency: number, stop: Promise<unknown>, maxMs = 20_000): Promise<LoadResult> {
-  const pool = new Pool(url, { connections: concurrency });
-  const result: LoadResult = { ok: 0, failures: [], answers: [] };
-  let running = true;
-  void stop.then(() => (running = false));
-  const deadline = performance.now() + maxMs;
-  const worker = async () => {
-    while (running && performance.now() < deadline) {
-      try {
-        const res = await pool.request({ path: '/', method: 'GET' });
-        const body = await res.body.text();
-        if (res.statusCode !== 200) result.failures.push(`${res.statusCode} ${body.trim()}`);
-        else {
-          result.ok++;
-          result.answers.push({ at: performance.now(), name: res.headers['x-upstream'] as string });
-        }
-      } catch (error) {
-        result.failures.push(String(error));
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  await pool.close();
-  return result;
-}
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

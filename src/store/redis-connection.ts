@@ -32,22 +32,28 @@ export function openRedis(location: RedisLocation, name: string, options: { retr
   return redis;
 }
 
-/** Resolves once connected, or rejects with the reason after `timeoutMs`. Keeps retrying after. */
+/**
+ * Resolves once connected, or rejects with the first error after `timeoutMs` (at once when the
+ * connection gives up retrying). The connection keeps retrying after a timeout.
+ */
 export function connectWithin(redis: Redis, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    let lastError: unknown;
-    const onError = (error: unknown) => (lastError = error);
+    let firstError: unknown;
+    const onError = (error: unknown) => (firstError ??= error);
+    const onEnd = () => done(firstError ?? new Error('connection closed'));
+    const onReady = () => done();
     const done = (error?: unknown) => {
       clearTimeout(timer);
       redis.off('ready', onReady);
       redis.off('error', onError);
+      redis.off('end', onEnd);
       if (error === undefined) resolve();
       else reject(error);
     };
-    const onReady = () => done();
-    const timer = setTimeout(() => done(lastError ?? new Error(`no connection within ${timeoutMs}ms`)), timeoutMs);
+    const timer = setTimeout(() => done(firstError ?? new Error(`no connection within ${timeoutMs}ms`)), timeoutMs);
     redis.on('error', onError);
     redis.once('ready', onReady);
+    redis.once('end', onEnd);
     if (redis.status === 'ready') done();
     else if (redis.status === 'wait') redis.connect().catch(onError);
   });

@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, describe, it } from 'node:test';
+import type { HealthReport } from '../src/core/shared-health/health-report.ts';
+import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_TTL_MS } from '../src/core/shared-health/keys.ts';
+import { load } from './support/load.ts';
+import { killAll, runEdgelb, startUpstream, type Edgelb } from './support/processes.ts';
+import { startRedis, type RedisServer } from './support/redis.ts';
+import { answering, fleetConfig, startEdges, startProber, startUpstreams, waitForLog } from './support/shared-health.ts';
+import { waitFor } from './support/wait-for.ts';
+
+async function status(configFile: string): Promise<HealthReport> {
+  const { code, stdout, stderr } = await runEdgelb(['status', '-c', configFile, '--json']);
+  assert.equal(code, 0, stderr);
+  return JSON.parse(stdout) as HealthReport;
+}
+
+const alive = (edge: Edgelb) => edge.process.exitCode === null && edge.process.signalCode === null;
+
+describe('shared health in Redis', () => {
+  let redis: RedisServer | undefined;
+  afterEach(async () => {
+    killAll();
+    await redis?.kill();
+  });
+  after(killAll);
+
+  it('a prober and two edges agree; a dead peer leaves both rotations; status --json shows it', async () => {
+    redis = await startRedis();
+    const upstreams = await startUpstreams('a', 'b', 'c');
+    const config = fleetConfig(redis.url, upstreams);
+    const prober = await startProber('p1', config);
+    const edges = await startEdges(2, config);
+    for (const edge of edges) assert.deepEqual(await answering(edge.url), ['a', 'a', 'b', 'b', 'c', 'c']);
+
+    const victim = upstreams[1]!;
+    await victim.kill();
+    const killedAt = Date.now();
+    for (const edge of edges) await waitForLog(edge, 'peer down', { peer: victim.address, via: 'push' }, killedAt);
+    for (const edge of edges) assert.deepEqual(await answering(edge.url), ['a', 'a', 'a', 'c', 'c', 'c']);
+
+    const report = await status(prober.configFile);
+    assert.equal(report.stale, false);
+    assert.deepEqual(report.probers.map((p) => [p.id, p.live]), [['p1', true]]);
+    const peers = report.pools[0]!.peers;
+    assert.deepEqual(peers.map((p) => [p.id, p.state, p.inRotation]), [
+      [upstreams[0]!.address, 'up', true],
+      [victim.address, 'down', false],
+      [upstreams[2]!.address, 'up', true],
+    ]);
+    assert.match(peers[1]!.reason ?? '', /ECONNREFUSED/);
+    assert.ok(peers[1]!.checkedAt! >= killedAt && peers[1]!.since! >= killedAt, 'since and last check are after the kill');
+
+    const table = await runEdgelb(['status', '-c', prober.configFile]);
+    assert.equal(table.code, 0);
+    assert.match(table.stdout, new RegExp(`${victim.address.replace(/\./g, '\\.')}\\s+down`));
+    assert.match(table.stdout, /p1\s+live/);
+  });
+
+  it('a hung peer (stopped, so connections are not refused) leaves both edges\' rotation', async () => {
+    redis = await startRedis();
+    const upstreams = await startUpstreams('a', 'b', 'c');
+    const config = fleetConfig(redis.url, upstreams, { type: 'http', path: '/' });
+    await startProber('p1', config);
+    const edges = await startEdges(2, { ...config, upstreams: { web: { ...config.upstreams.web, retries: 0, read_timeout: '10s' } } });
+    const hung = upstreams[2]!;
+    hung.process.kill('SIGSTOP');
+    try {
+      const stoppedAt = Date.now();
+      for (const edge of edges) await waitForLog(edge, 'peer down', { peer: hung.address }, stoppedAt);
+      for (const edge of edges) assert.deepEqual(await answering(edge.url), ['a', 'a', 'a', 'b', 'b', 'b']);
+    } finally {
+      hung.process.kill('SIGCONT');
+    }
+    for (const edge of edges) await waitForLog(edge, 'peer up', { peer: hung.address });
+  });
+
+  it('Redis killed under load: no failed request, no crashed process, dead peers still skipped', async () => {
+    redis = await startRedis();
+    const upstreams = await startUpstreams('a', 'b', 'c');
+    const config = fleetConfig(redis.url, upstreams);
+    const prober = await startProber('p1', config);
+    const edges = await startEdges(2, config);
+    let finish!: () => void;
+    const stop = new Promise<void>((resolve) => (finish = resolve));
+    const running = edges.map((edge) => load(edge.url, 8, stop, 15_000));
+
+    await waitFor('load to run', () => edges.every((edge) => edge.logs.some((l) => l.msg === 'upstream peer')));
+    await redis.kill();
+    for (const edge of edges) await waitForLog(edge, 'redis unreachable; serving the last known healthy set');
+    await waitForLog(prober, 'redis unreachable; checks go on and the full state is written when it returns');
+    // A peer that dies while Redis is away is still skipped: its refused connections are retried.
+    await upstreams[0]!.kill();
+    await waitForLog(prober, 'peer down', { peer: upstreams[0]!.address });
+    const servedSince = Date.now();
+    await waitFor('the edges to serve on without Redis', () =>
+      edges.every((edge) => edge.logs.filter((l) => l.msg === 'upstream peer' && l.time > servedSince).length > 50));
+    finish();
+    const results = await Promise.all(running);
+
+    for (const result of results) {
+      assert.deepEqual(result.failures, [], 'no client saw an error');
+      assert.ok(result.ok > 50, `load ran (${result.ok} requests)`);
+    }
+    assert.ok(edges.every(alive), 'the edges still run');
+    assert.ok(alive(prober as unknown as Edgelb), 'the prober still runs');
+    for (const edge of edges) {
+      assert.equal(edge.logs.filter((l) => l.msg === 'redis unreachable; serving the last known healthy set').length, 1, 'the outage is logged once');
+    }
+  });
+
+  it('Redis restarted: the prober rewrites its state and pushes resume', async () => {
+    redis = await startRedis();
+    const upstreams = await startUpstreams('a', 'b', 'c');
+    const config = fleetConfig(redis.url, upstreams);
+    const prober = await startProber('p1', config);
+    const edges = await startEdges(2, config);
+    await redis.kill();
+    for (const edge of edges) await waitForLog(edge, 'redis unreachable; serving the last known healthy set');
+    // Flips during the outage reach the edges only through the rewrite.
+    await upstreams[0]!.kill();
+    await waitForLog(prober, 'peer down', { peer: upstreams[0]!.address });
+    await redis.restart();
+    const restartedAt = Date.now();
+    await waitForLog(prober, 'redis reachable again; full state rewritten', {}, restartedAt);
+    for (const edge of edges) {
+      await waitForLog(edge, 'redis reachable again', {}, restartedAt);
+      await waitForLog(edge, 'peer down', { peer: upstreams[0]!.address }, restartedAt);
+    }
+    const view = await redis.client().hgetall('edgelb:view:p1');
+    assert.deepEqual(Object.keys(view).sort(), upstreams.map((u) => `web/${u.address}`).sort(), 'the whole view was written again');
+
+    await upstreams[1]!.kill();
+    const killedAt = Date.now();
+    for (const edge of edges) await waitForLog(edge, 'peer down', { peer: upstreams[1]!.address, via: 'push' }, killedAt);
+    for (const edge of edges) assert.deepEqual(await answering(edge.url, 3), ['c', 'c', 'c']);
+  });
+
+  it('two probers, one killed: its view stops counting once its heartbeat expires; with none left the set goes stale', async () => {
+    redis = await startRedis();
+    const upstreams = await startUpstreams('a', 'b', 'c');
+    const config = fleetConfig(redis.url, upstreams);
+    const [first, second] = [await startProber('p1', config), await startProber('p2', config)];
+    const [edge] = await startEdges(1, config);
+    const victim = upstreams[0]!;
+    await victim.kill();
+    for (const process of [first, second, edge!]) await waitForLog(process, 'peer down', { peer: victim.address });
+
+    await first.kill();
+    const killedAt = Date.now();
+    const revived = await startUpstream(victim.name, victim.port);
+    // p2 sees it up at once; the dead p1's last word (down) ties that until its heartbeat expires.
+    await waitForLog(second, 'peer up', { peer: victim.address });
+    const up = await waitForLog(edge!, 'peer up', { peer: victim.address }, 0, 15_000);
+    assert.ok(up.time - killedAt >= HEARTBEAT_TTL_MS - HEARTBEAT_INTERVAL_MS, `p1 counted until its heartbeat expired (${up.time - killedAt}ms)`);
+    assert.deepEqual(await answering(edge!.url), ['a', 'a', 'b', 'b', 'c', 'c']);
+    const report = await status(second.configFile);
+    assert.deepEqual(report.probers.map((p) => [p.id, p.live]), [['p1', false], ['p2', true]]);
+
+    await second.kill('SIGTERM');
+    await waitForLog(edge!, 'no live prober; serving the last known healthy set (stale)');
+    assert.deepEqual(await answering(edge!.url), ['a', 'a', 'b', 'b', 'c', 'c'], 'the last set is still served');
+    assert.equal((await status(second.configFile)).stale, true);
+    await revived.kill();
+  });
+
+  it('a prober that sees the peers differently is outvoted by the majority', async () => {
+    redis = await startRedis();
+    const upstreams = await startUpstreams('a', 'b', 'c');
+    const config = fleetConfig(redis.url, upstreams);
+    await startProber('p1', config);
+    await startProber('p2', config);
+    // A stricter vantage point: an HTTP check that waits on a slow path fails on every peer.
+    const strict = await startProber('p3', fleetConfig(redis.url, upstreams, { type: 'http', path: '/slow?ms=2000', timeout: '200ms' }));
+    for (const upstream of upstreams) await waitForLog(strict, 'peer down', { peer: upstream.address });
+    const [edge] = await startEdges(1, config);
+
+    const report = await status(edge!.configFile);
+    for (const peer of report.pools[0]!.peers) {
+      assert.equal(peer.state, 'up');
+      assert.deepEqual(peer.votes, { up: 2, down: 1 });
+      assert.equal(peer.views.p3?.up, false);
+    }
+    assert.deepEqual(await answering(edge!.url), ['a', 'a', 'b', 'b', 'c', 'c']);
+    assert.ok(!edge!.logs.some((l) => l.msg === 'peer down'), 'no peer left the rotation');
+  });
+});
+
+describe('redis config and commands', () => {
+  it('rejects a bad Redis URL or prefix with a message naming the key', async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['redis: http://127.0.0.1:6379/0', /redis: "http:" is not a Redis scheme/],
+      ['redis: "not a url"', /redis: "not a url" is not a URL/],
+      ['redis: redis://127.0.0.1:6379/99', /redis: database "99" must be a number from 0 to 15/],
+      ['redis: redis://127.0.0.1:99999/0', /redis: "redis:\/\/127\.0\.0\.1:99999\/0" is not a URL/],
+      ['redis_prefix: "two words"', /redis_prefix: letters, digits/],
+    ];
+    for (const [line, expected] of cases) {
+      const result = await runEdgelb(['-t', '-c', await writeConfig(`upstreams: { web: { peers: ["127.0.0.1:1"] } }\n${line}\n`)]);
+      assert.equal(result.code, 1, line);
+      assert.match(result.stderr, expected);
+    }
+    const good = await runEdgelb(['-t', '-c', await writeConfig(
+      'upstreams: { web: { peers: ["127.0.0.1:1"] } }\nredis: rediss://:s3cret@redis.example:6380/2\nredis_prefix: "fleet-a:"\n')]);
+    assert.equal(good.code, 0, good.stderr);
+  });
+
+  it('probe and status need redis, and say so; status reports an unreachable Redis', async () => {
+    const embedded = await writeConfig('upstreams: { web: { peers: ["127.0.0.1:1"] } }\n');
+    for (const command of ['probe', 'status']) {
+      const result = await runEdgelb([command, '-c', embedded]);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, new RegExp(`redis: "edgelb ${command}" needs the shared store`));
+    }
+    const { freePort } = await import('./support/redis.ts');
+    const nowhere = await writeConfig(`upstreams: { web: { peers: ["127.0.0.1:1"] } }\nredis: redis://:pw@127.0.0.1:${await freePort()}/0\n`);
+    const result = await runEdgelb(['status', '-c', nowhere]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /cannot read the health from redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0: .*ECONNREFUSED/);
+  });
+});
+
+async function writeConfig(text: string): Promise<string> {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const file = join(mkdtempSync(join(tmpdir(), 'edgelb-redis-')), 'edgelb.yaml');
+  writeFileSync(file, text);
+  return file;
+}
