@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { runEdgelb } from './support/processes.ts';
+
+interface Service {
+  command?: string[];
+  image?: string;
+  build?: string;
+}
+
+describe('docker-compose.yml', () => {
+  const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, Service> };
+
+  it('runs redis, one prober, two edges and three demo upstreams', () => {
+    assert.deepEqual(Object.keys(compose.services).sort(), ['alpha', 'beta', 'edge-1', 'edge-2', 'gamma', 'prober', 'redis']);
+    assert.match(compose.services.redis!.image ?? '', /^redis:/);
+    for (const name of ['alpha', 'beta', 'gamma']) {
+      const command = compose.services[name]!.command!;
+      assert.deepEqual(command.slice(0, 2), ['node', 'examples/upstream.ts']);
+      assert.ok(existsSync(command[1]!));
+    }
+  });
+
+  it('starts edgelb with the commands the tests run, on a config that is valid', async () => {
+    const commands = ['prober', 'edge-1', 'edge-2'].map((name) => compose.services[name]!.command!);
+    assert.deepEqual(commands.map((command) => command.slice(0, -1)), [
+      ['node', 'bin/edgelb.js', 'probe', '-c'],
+      ['node', 'bin/edgelb.js', '-c'],
+      ['node', 'bin/edgelb.js', '-c'],
+    ]);
+    for (const file of new Set(commands.map((command) => command.at(-1)!))) {
+      const { code, stderr } = await runEdgelb(['-t', '-c', file]);
+      assert.equal(code, 0, stderr);
+      assert.match(readFileSync(file, 'utf8'), /^redis: redis:\/\/redis:6379\/0$/m);
+    }
+  });
+});
