@@ -10,6 +10,7 @@ import {
   type SharedHealthKeys, type SharedHealthMessage,
 } from '../core/shared-health/keys.ts';
 import { SharedHealthView, type VerdictChange } from '../core/shared-health/view.ts';
+import { preciseNow } from './clock.ts';
 import { connectWithin, openRedis } from './redis-connection.ts';
 import { readProbers, readSnapshot, readView } from './redis-snapshot.ts';
 
@@ -237,9 +238,10 @@ export class RedisHealthStore implements HealthStore {
   }
 
   #logChanges(changes: readonly VerdictChange[], via: string, writtenAt?: number): void {
-    const now = Date.now();
+    const now = preciseNow();
     for (const { peer, up, reason } of changes) {
-      const fields = { pool: peer.pool, peer: peer.id, via, ...(writtenAt !== undefined ? { writtenAt, propagationMs: now - writtenAt } : {}) };
+      const propagationMs = writtenAt === undefined ? undefined : Math.round((now - writtenAt) * 100) / 100;
+      const fields = { pool: peer.pool, peer: peer.id, via, ...(writtenAt !== undefined ? { writtenAt, propagationMs } : {}) };
       if (up) this.#log.info(fields, 'peer up');
       else this.#log.warn({ ...fields, reason }, 'peer down');
     }

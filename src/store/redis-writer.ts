@@ -8,6 +8,7 @@ import {
   decodeProberInfo, encodeMessage, encodePeerState, encodeProberInfo, FORGET_PROBER_AFTER_MS, HEARTBEAT_INTERVAL_MS,
   HEARTBEAT_TTL_MS, peerKey, sharedHealthKeys, type ProberInfo, type SharedHealthKeys,
 } from '../core/shared-health/keys.ts';
+import { preciseNow } from './clock.ts';
 import { openRedis } from './redis-connection.ts';
 
 export interface RedisWriterOptions {
@@ -61,7 +62,7 @@ export class RedisWriter {
     const done = flipped
       ? this.#redis.multi()
         .hset(this.#keys.view(this.#options.proberId), key, encoded)
-        .publish(this.#keys.channel, encodeMessage({ type: 'state', prober: this.#options.proberId, peer: key, state, writtenAt: Date.now() }))
+        .publish(this.#keys.channel, encodeMessage({ type: 'state', prober: this.#options.proberId, peer: key, state, writtenAt: preciseNow() }))
         .exec()
       : this.#redis.hset(this.#keys.view(this.#options.proberId), key, encoded);
     // A lost write is made good by the full rewrite when the connection returns.
