@@ -3,7 +3,7 @@ import { after, afterEach, describe, it } from 'node:test';
 import type { HealthReport } from '../src/core/shared-health/health-report.ts';
 import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_TTL_MS } from '../src/core/shared-health/keys.ts';
 import { load } from './support/load.ts';
-import { killAll, runEdgelb, startUpstream, type Edgelb } from './support/processes.ts';
+import { killAll, runEdgelb, startEdgelb, startUpstream, type Edgelb } from './support/processes.ts';
 import { startRedis, type RedisServer } from './support/redis.ts';
 import { answering, fleetConfig, startEdges, startProber, startUpstreams, waitForLog } from './support/shared-health.ts';
 import { waitFor } from './support/wait-for.ts';
@@ -161,6 +161,20 @@ describe('shared health in Redis', () => {
     assert.deepEqual(await answering(edge!.url), ['a', 'a', 'b', 'b', 'c', 'c'], 'the last set is still served');
     assert.equal((await status(second.configFile)).stale, true);
     await revived.kill();
+  });
+
+  it('works over TLS (rediss://) with a password', async () => {
+    redis = await startRedis({ tls: true, password: 's3cret' });
+    const upstreams = await startUpstreams('a', 'b');
+    const config = fleetConfig(redis.url, upstreams);
+    const env = { NODE_EXTRA_CA_CERTS: redis.caFile! };
+    const prober = await startProber('p1', config, env);
+    await waitForLog(prober, 'full state written to redis');
+    const edge = await startEdgelb(config, env);
+    await waitForLog(edge, 'shared health loaded from redis', { stale: false });
+    await upstreams[0]!.kill();
+    await waitForLog(edge, 'peer down', { peer: upstreams[0]!.address, via: 'push' });
+    assert.deepEqual(await answering(edge.url, 2), ['b', 'b']);
   });
 
   it('a prober that sees the peers differently is outvoted by the majority', async () => {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { Redis } from 'ioredis';
 import type { RedisLocation } from '../core/redis-url.ts';
 
@@ -17,7 +18,8 @@ export function openRedis(location: RedisLocation, name: string, options: { retr
     db: location.db,
     ...(location.username !== undefined ? { username: location.username } : {}),
     ...(location.password !== undefined ? { password: location.password } : {}),
-    ...(location.tls ? { tls: { servername: location.host } } : {}),
+    // SNI carries host names only; for an IP the certificate is checked against the IP.
+    ...(location.tls ? { tls: isIP(location.host) ? {} : { servername: location.host } } : {}),
     connectionName: name,
     connectTimeout: CONNECT_TIMEOUT_MS,
     lazyConnect: true,

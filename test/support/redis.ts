@@ -1,4 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
@@ -13,6 +16,8 @@ process.on('exit', () => {
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
+  /** With `tls`: the certificate to trust (it signs itself), e.g. as NODE_EXTRA_CA_CERTS. */
+  readonly caFile?: string;
   /** SIGKILL: Redis vanishes as in a crash; with `--save ""` nothing survives. */
   kill(): Promise<void>;
   /** Starts a fresh, empty redis-server on the same port. */
@@ -34,9 +39,18 @@ export async function freePort(): Promise<number> {
  * Starts a real `redis-server` on a free loopback port, without persistence. It fails (never
  * skips) when redis-server is not installed: these tests are about Redis.
  */
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(options: { tls?: boolean; password?: string } = {}): Promise<RedisServer> {
   const port = await freePort();
-  let child = await spawnRedis(port);
+  const extra: string[] = options.password ? ['--requirepass', options.password] : [];
+  let caFile: string | undefined;
+  if (options.tls) {
+    const dir = mkdtempSync(join(tmpdir(), 'edgelb-redis-tls-'));
+    caFile = join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', caFile], { stdio: 'ignore' });
+    extra.push('--tls-port', String(port), '--tls-cert-file', caFile, '--tls-key-file', join(dir, 'key.pem'), '--tls-auth-clients', 'no');
+  }
+  let child = await spawnRedis(options.tls ? 0 : port, extra);
   const clients: Redis[] = [];
   const stop = async () => {
     for (const client of clients.splice(0)) client.disconnect();
@@ -46,13 +60,15 @@ export async function startRedis(): Promise<RedisServer> {
       child.kill('SIGKILL');
     });
   };
+  const credentials = options.password ? `:${options.password}@` : '';
   return {
     port,
-    url: `redis://127.0.0.1:${port}/0`,
+    url: `${options.tls ? 'rediss' : 'redis'}://${credentials}127.0.0.1:${port}/0`,
+    ...(caFile ? { caFile } : {}),
     kill: stop,
     async restart() {
       await stop();
-      child = await spawnRedis(port);
+      child = await spawnRedis(options.tls ? 0 : port, extra);
     },
     client() {
       const client = new Redis({ host: '127.0.0.1', port, lazyConnect: false, maxRetriesPerRequest: 1 });
@@ -63,8 +79,8 @@ export async function startRedis(): Promise<RedisServer> {
   };
 }
 
-async function spawnRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice'], {
+async function spawnRedis(port: number, extra: string[]): Promise<ChildProcess> {
+  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);

@@ -4,8 +4,8 @@ import { waitFor } from './wait-for.ts';
 export type Prober = Awaited<ReturnType<typeof startEdgelbCommand>>;
 
 /** Runs `edgelb probe --id ID -c FILE` until it logs "prober started". */
-export function startProber(id: string, config: Record<string, unknown>): Promise<Prober> {
-  return startEdgelbCommand(['probe', '--id', id], config, 'prober started');
+export function startProber(id: string, config: Record<string, unknown>, env: Record<string, string> = {}): Promise<Prober> {
+  return startEdgelbCommand(['probe', '--id', id], config, 'prober started', env);
 }
 
 /** A fleet's config: one pool over `upstreams`, the shared store at `redisUrl`. */
