@@ -51,6 +51,9 @@ describe('draining a peer', () => {
     assert.deepEqual(await redis.client().smembers('edgelb:drained'), ['web/127.0.0.1:1']);
     const c = await open();
     assert.deepEqual(ids(c), ['127.0.0.1:2']);
+    const otherFleet = await RedisHealthStore.open(pools, { location, prefix: 'other-fleet:', log: quiet });
+    stores.push(otherFleet);
+    assert.equal(otherFleet.isDrained(one!), false, 'a fleet with another prefix shares the Redis, not the state');
     b.setDrained(one!, false);
     await waitFor('every edge to put it back', () => !a.isDrained(one!) && !c.isDrained(one!));
     assert.deepEqual(ids(a), ['127.0.0.1:1', '127.0.0.1:2']);

@@ -4,7 +4,7 @@ import type { HealthReport } from '../src/core/shared-health/health-report.ts';
 import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_TTL_MS } from '../src/core/shared-health/keys.ts';
 import { load } from './support/load.ts';
 import { killAll, runEdgelb, startEdgelb, startUpstream, type Edgelb } from './support/processes.ts';
-import { startRedis, type RedisServer } from './support/redis.ts';
+import { freePort, startRedis, type RedisServer } from './support/redis.ts';
 import { answering, fleetConfig, startEdges, startProber, startUpstreams, waitForLog } from './support/shared-health.ts';
 import { waitFor } from './support/wait-for.ts';
 
@@ -163,6 +163,21 @@ describe('shared health in Redis', () => {
     await revived.kill();
   });
 
+  it('an edge started while Redis is away serves every peer, then catches up', async () => {
+    const port = await freePort();
+    const upstreams = await startUpstreams('a', 'b');
+    const config = fleetConfig(`redis://127.0.0.1:${port}/0`, upstreams);
+    const edge = await startEdgelb(config);
+    await waitForLog(edge, 'redis unreachable; serving the last known healthy set');
+    assert.deepEqual(await answering(edge.url, 4), ['a', 'a', 'b', 'b']);
+    await upstreams[1]!.kill();
+    redis = await startRedis({ port });
+    await startProber('p1', config);
+    await waitForLog(edge, 'redis reachable again');
+    await waitForLog(edge, 'peer down', { peer: upstreams[1]!.address });
+    assert.deepEqual(await answering(edge.url, 2), ['a', 'a']);
+  });
+
   it('works over TLS (rediss://) with a password', async () => {
     redis = await startRedis({ tls: true, password: 's3cret' });
     const upstreams = await startUpstreams('a', 'b');
@@ -225,7 +240,6 @@ describe('redis config and commands', () => {
       assert.equal(result.code, 1);
       assert.match(result.stderr, new RegExp(`redis: "edgelb ${command}" needs the shared store`));
     }
-    const { freePort } = await import('./support/redis.ts');
     const nowhere = await writeConfig(`upstreams: { web: { peers: ["127.0.0.1:1"] } }\nredis: redis://:pw@127.0.0.1:${await freePort()}/0\n`);
     const result = await runEdgelb(['status', '-c', nowhere]);
     assert.equal(result.code, 1);

@@ -38,7 +38,6 @@ export class RedisHealthStore implements HealthStore {
   /** Drains set while Redis was away, written when it returns. */
   readonly #pendingDrains = new Map<string, boolean>();
   #timer: NodeJS.Timeout | undefined;
-  #reachable = false;
   #outageLogged = false;
   #stale = false;
   #syncing = false;
@@ -84,11 +83,6 @@ export class RedisHealthStore implements HealthStore {
     if (this.#view.setDrained(key, drained)) this.#log.info({ pool: peer.pool, peer: peer.id, drained }, drained ? 'peer drained' : 'peer undrained');
     this.#pendingDrains.set(key, drained);
     void this.#writeDrains();
-  }
-
-  /** True when no prober is live, or Redis is unreachable: the set served is the last one known. */
-  get stale(): boolean {
-    return this.#view.stale || !this.#reachable;
   }
 
   async close(): Promise<void> {
@@ -207,19 +201,15 @@ export class RedisHealthStore implements HealthStore {
   }
 
   #onUnreachable(error?: unknown): void {
-    if (this.#closed) return;
-    this.#reachable = false;
-    if (this.#outageLogged) return;
+    if (this.#closed || this.#outageLogged) return;
     this.#outageLogged = true;
     this.#log.warn({ error: describeError(error) }, 'redis unreachable; serving the last known healthy set');
   }
 
   async #onReachable(): Promise<void> {
     if (this.#closed || this.#commands.status !== 'ready' || this.#subscriber.status !== 'ready') return;
-    const wasOut = this.#outageLogged;
-    this.#reachable = true;
+    if (!this.#outageLogged) return;
     this.#outageLogged = false;
-    if (!wasOut) return;
     try {
       await this.#subscribe();
       await this.#writeDrains();

@@ -39,8 +39,8 @@ export async function freePort(): Promise<number> {
  * Starts a real `redis-server` on a free loopback port, without persistence. It fails (never
  * skips) when redis-server is not installed: these tests are about Redis.
  */
-export async function startRedis(options: { tls?: boolean; password?: string } = {}): Promise<RedisServer> {
-  const port = await freePort();
+export async function startRedis(options: { tls?: boolean; password?: string; port?: number } = {}): Promise<RedisServer> {
+  const port = options.port ?? await freePort();
   const extra: string[] = options.password ? ['--requirepass', options.password] : [];
   let caFile: string | undefined;
   if (options.tls) {
