@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
 import type { HealthReport } from '../src/core/shared-health/health-report.ts';
-import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_TTL_MS } from '../src/core/shared-health/keys.ts';
+import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_TTL_MS, RESYNC_INTERVAL_MS } from '../src/core/shared-health/keys.ts';
 import { load } from './support/load.ts';
 import { killAll, runEdgelb, startEdgelb, startUpstream, type Edgelb } from './support/processes.ts';
 import { freePort, startRedis, type RedisServer } from './support/redis.ts';
@@ -24,12 +24,16 @@ describe('shared health in Redis', () => {
   });
   after(killAll);
 
-  it('a prober and two edges agree; a dead peer leaves both rotations; status --json shows it', async () => {
+  /** Redis, upstreams a, b and c, one prober and two edges. */
+  const startFleet = async () => {
     redis = await startRedis();
     const upstreams = await startUpstreams('a', 'b', 'c');
     const config = fleetConfig(redis.url, upstreams);
-    const prober = await startProber('p1', config);
-    const edges = await startEdges(2, config);
+    return { redis, upstreams, prober: await startProber('p1', config), edges: await startEdges(2, config) };
+  };
+
+  it('a prober and two edges agree; a dead peer leaves both rotations; status --json shows it', async () => {
+    const { upstreams, prober, edges } = await startFleet();
     for (const edge of edges) assert.deepEqual(await answering(edge.url), ['a', 'a', 'b', 'b', 'c', 'c']);
 
     const victim = upstreams[1]!;
@@ -75,25 +79,23 @@ describe('shared health in Redis', () => {
   });
 
   it('Redis killed under load: no failed request, no crashed process, dead peers still skipped', async () => {
-    redis = await startRedis();
-    const upstreams = await startUpstreams('a', 'b', 'c');
-    const config = fleetConfig(redis.url, upstreams);
-    const prober = await startProber('p1', config);
-    const edges = await startEdges(2, config);
+    const { redis: server, upstreams, prober, edges } = await startFleet();
     let finish!: () => void;
     const stop = new Promise<void>((resolve) => (finish = resolve));
-    const running = edges.map((edge) => load(edge.url, 8, stop, 15_000));
+    const running = edges.map((edge) => load(edge.url, 8, stop, 30_000));
 
     await waitFor('load to run', () => edges.every((edge) => edge.logs.some((l) => l.msg === 'upstream peer')));
-    await redis.kill();
+    await server.kill();
+    const killedAt = Date.now();
     for (const edge of edges) await waitForLog(edge, 'redis unreachable; serving the last known healthy set');
     await waitForLog(prober, 'redis unreachable; checks go on and the full state is written when it returns');
     // A peer that dies while Redis is away is still skipped: its refused connections are retried.
     await upstreams[0]!.kill();
     await waitForLog(prober, 'peer down', { peer: upstreams[0]!.address });
+    // Long enough for the edges' periodic re-read to come due (and fail) during the outage.
     const servedSince = Date.now();
-    await waitFor('the edges to serve on without Redis', () =>
-      edges.every((edge) => edge.logs.filter((l) => l.msg === 'upstream peer' && l.time > servedSince).length > 50));
+    await waitFor('the edges to serve on without Redis past a re-read', () => Date.now() - killedAt > RESYNC_INTERVAL_MS + 1000 &&
+      edges.every((edge) => edge.logs.filter((l) => l.msg === 'upstream peer' && l.time > servedSince).length > 50), { timeoutMs: 20_000 });
     finish();
     const results = await Promise.all(running);
 
@@ -109,24 +111,20 @@ describe('shared health in Redis', () => {
   });
 
   it('Redis restarted: the prober rewrites its state and pushes resume', async () => {
-    redis = await startRedis();
-    const upstreams = await startUpstreams('a', 'b', 'c');
-    const config = fleetConfig(redis.url, upstreams);
-    const prober = await startProber('p1', config);
-    const edges = await startEdges(2, config);
-    await redis.kill();
+    const { redis: server, upstreams, prober, edges } = await startFleet();
+    await server.kill();
     for (const edge of edges) await waitForLog(edge, 'redis unreachable; serving the last known healthy set');
     // Flips during the outage reach the edges only through the rewrite.
     await upstreams[0]!.kill();
     await waitForLog(prober, 'peer down', { peer: upstreams[0]!.address });
-    await redis.restart();
+    await server.restart();
     const restartedAt = Date.now();
     await waitForLog(prober, 'redis reachable again; full state rewritten', {}, restartedAt);
     for (const edge of edges) {
       await waitForLog(edge, 'redis reachable again', {}, restartedAt);
       await waitForLog(edge, 'peer down', { peer: upstreams[0]!.address }, restartedAt);
     }
-    const view = await redis.client().hgetall('edgelb:view:p1');
+    const view = await server.client().hgetall('edgelb:view:p1');
     assert.deepEqual(Object.keys(view).sort(), upstreams.map((u) => `web/${u.address}`).sort(), 'the whole view was written again');
 
     await upstreams[1]!.kill();
