@@ -2,11 +2,11 @@ import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import type { HealthStore } from '../core/health-store.ts';
 import type { Pool } from '../core/peer.ts';
-import { parseRedisUrl } from '../core/redis-url.ts';
 import { probeLogEvents } from '../prober/probe-log.ts';
 import { ProbeScheduler } from '../prober/scheduler.ts';
 import { MemoryHealthStore } from '../store/memory.ts';
 import { RedisHealthStore } from '../store/redis-health-store.ts';
+import { sharedStoreLocation } from './shared-store-location.ts';
 
 /** Where an edge's healthy set comes from, and how to let go of it at shutdown. */
 export interface HealthSource {
@@ -21,8 +21,8 @@ export interface HealthSource {
  */
 export async function startHealth(config: Config, pools: readonly Pool[], log: Logger): Promise<HealthSource> {
   if (config.redis !== undefined) {
-    const location = parseRedisUrl(config.redis);
-    if ('error' in location) throw new Error(`redis: ${location.error}`);
+    const location = sharedStoreLocation(config, 'edge');
+    if ('error' in location) throw new Error(location.error);
     const store = await RedisHealthStore.open(pools, { location, prefix: config.redis_prefix, log });
     return { store, stop: () => store.close() };
   }
