@@ -124,8 +124,11 @@ describe('shared health in Redis', () => {
       await waitForLog(edge, 'redis reachable again', {}, restartedAt);
       await waitForLog(edge, 'peer down', { peer: upstreams[0]!.address }, restartedAt);
     }
-    const view = await server.client().hgetall('edgelb:view:p1');
+    const client = server.client();
+    const view = await client.hgetall('edgelb:view:p1');
     assert.deepEqual(Object.keys(view).sort(), upstreams.map((u) => `web/${u.address}`).sort(), 'the whole view was written again');
+    assert.equal(await client.exists('edgelb:heartbeat:p1'), 1, 'the empty Redis has the heartbeat again');
+    assert.deepEqual(Object.keys(await client.hgetall('edgelb:probers')), ['p1'], 'and the prober registered again');
 
     await upstreams[1]!.kill();
     const killedAt = Date.now();
@@ -142,6 +145,8 @@ describe('shared health in Redis', () => {
     const victim = upstreams[0]!;
     await victim.kill();
     for (const process of [first, second, edge!]) await waitForLog(process, 'peer down', { peer: victim.address });
+    const client = redis.client();
+    await waitFor('p1 to have written its verdict', async () => (await client.hget('edgelb:view:p1', `web/${victim.address}`))?.includes('"up":false'));
 
     await first.kill();
     const killedAt = Date.now();
