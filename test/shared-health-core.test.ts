@@ -63,6 +63,48 @@ describe('an edge\'s local copy of the shared health', () => {
   });
 });
 
+describe('reads of the store racing pushed changes', () => {
+  const live = (...idsOf: string[]) => idsOf.map((id) => ({ id, host: 'h', pid: 1, startedAt: 0, lastSeen: 0, live: true }));
+
+  it('a flip pushed while a full re-read is in flight is not undone by the older read', () => {
+    const view = new SharedHealthView(pools);
+    view.applyState('p1', peerKey(one!), state(true, 1000));
+    const mark = view.beginRead();
+    // The re-read was answered before the prober wrote its flip; the push arrives first.
+    const answer = { probers: live('p1'), views: new Map([['p1', new Map([[peerKey(one!), state(true, 1000)]])]]), drained: new Set<string>() };
+    assert.deepEqual(view.applyState('p1', peerKey(one!), state(false, 2000, 'connect ECONNREFUSED')).map((c) => c.up), [false]);
+    assert.deepEqual(view.replaceAll(answer, mark), [], 'no net change: the pushed flip stands');
+    assert.deepEqual(ids(view), ['127.0.0.1:2']);
+    // Once no read is in flight, a later full read is the truth again.
+    view.replaceAll({ ...answer, views: new Map([['p1', new Map([[peerKey(one!), state(true, 3000)]])]]) }, view.beginRead());
+    assert.deepEqual(ids(view), ['127.0.0.1:1', '127.0.0.1:2']);
+  });
+
+  it('a prober that left, or a flip, while its view or the heartbeats were being read stays applied', () => {
+    const view = new SharedHealthView(pools);
+    view.replaceAll({ probers: live('p1', 'p2'), views: new Map([['p1', new Map([[peerKey(one!), state(false)]])], ['p2', new Map([[peerKey(one!), state(false)]])]]), drained: new Set() });
+    const reload = view.beginRead();
+    view.proberLeft('p2');
+    view.replaceView('p2', new Map([[peerKey(one!), state(false)]]), reload);
+    assert.deepEqual([...view.liveProbers()], ['p1'], 'the read of its view does not bring a prober that left back');
+
+    const heartbeats = view.beginRead();
+    view.applyState('p3', peerKey(two!), state(false));
+    view.setLive(new Set(['p1']), heartbeats);
+    assert.deepEqual([...view.liveProbers()].sort(), ['p1', 'p3'], 'a prober heard from during the read counts');
+    assert.deepEqual(ids(view), []);
+  });
+
+  it('a failed read leaves nothing behind', () => {
+    const view = new SharedHealthView(pools);
+    const mark = view.beginRead();
+    view.applyState('p1', peerKey(one!), state(false));
+    view.abandonRead(mark);
+    view.replaceAll({ probers: live('p1'), views: new Map([['p1', new Map([[peerKey(one!), state(true, 5000)]])]]), drained: new Set() }, view.beginRead());
+    assert.deepEqual(ids(view), ['127.0.0.1:1', '127.0.0.1:2']);
+  });
+});
+
 describe('shared health messages and reports', () => {
   it('round-trips messages and ignores malformed ones', () => {
     const message = { type: 'state', prober: 'p1', peer: 'web/127.0.0.1:1', state: state(false, 5, 'timeout'), writtenAt: 6 } as const;

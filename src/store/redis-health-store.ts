@@ -135,7 +135,7 @@ export class RedisHealthStore implements HealthStore {
         void this.#reloadView(message.prober);
         break;
       case 'left':
-        this.#logChanges(this.#view.setLive(new Set([...this.#view.liveProbers()].filter((id) => id !== message.prober))), 'prober left');
+        this.#logChanges(this.#view.proberLeft(message.prober), 'prober left');
         this.#noteStaleness();
         break;
       case 'drain': {
@@ -150,11 +150,28 @@ export class RedisHealthStore implements HealthStore {
 
   async #reloadView(prober: string): Promise<void> {
     try {
-      this.#logChanges(this.#view.replaceView(prober, await readView(this.#commands, this.#keys, prober)), 'prober snapshot');
+      await this.#read(() => readView(this.#commands, this.#keys, prober), (view, mark) =>
+        this.#logChanges(this.#view.replaceView(prober, view, mark), 'prober snapshot'));
       this.#noteStaleness();
     } catch (error) {
       this.#onUnreachable(error);
     }
+  }
+
+  /**
+   * Reads from the store and applies the result; pushes that arrive while the read is in flight
+   * are applied again over it (the read may predate them), so a pushed flip is never undone.
+   */
+  async #read<T>(read: () => Promise<T>, apply: (result: T, mark: number) => void): Promise<void> {
+    const mark = this.#view.beginRead();
+    let result: T;
+    try {
+      result = await read();
+    } catch (error) {
+      this.#view.abandonRead(mark);
+      throw error;
+    }
+    apply(result, mark);
   }
 
   /** Every second: which probers are live; every few seconds: everything. */
@@ -166,12 +183,15 @@ export class RedisHealthStore implements HealthStore {
       if (this.#sinceResync >= RESYNC_INTERVAL_MS) {
         await this.#resync();
       } else {
-        const probers = await readProbers(this.#commands, this.#keys);
-        const live = new Set(probers.filter((p) => p.live).map((p) => p.id));
-        const joined = [...live].some((id) => !this.#view.liveProbers().has(id));
+        let joined = false;
+        await this.#read(() => readProbers(this.#commands, this.#keys), (probers, mark) => {
+          const live = new Set(probers.filter((p) => p.live).map((p) => p.id));
+          joined = [...live].some((id) => !this.#view.liveProbers().has(id));
+          if (joined) this.#view.abandonRead(mark);
+          else this.#logChanges(this.#view.setLive(live, mark), 'heartbeats');
+        });
         // A prober that came (back) to life may have changed its view while it did not count.
         if (joined) await this.#resync();
-        else this.#logChanges(this.#view.setLive(live), 'heartbeats');
       }
       this.#noteStaleness();
     } catch (error) {
@@ -183,7 +203,8 @@ export class RedisHealthStore implements HealthStore {
 
   async #resync(): Promise<void> {
     this.#sinceResync = 0;
-    this.#logChanges(this.#view.replaceAll(await readSnapshot(this.#commands, this.#keys)), 'resync');
+    await this.#read(() => readSnapshot(this.#commands, this.#keys), (snapshot, mark) =>
+      this.#logChanges(this.#view.replaceAll(snapshot, mark), 'resync'));
     this.#noteStaleness();
   }
 

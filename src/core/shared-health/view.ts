@@ -26,6 +26,14 @@ export class SharedHealthView {
   /** Last decided verdicts; a peer never decided is up. */
   readonly #up = new Map<string, boolean>();
   readonly #healthy = new Map<string, readonly Peer[]>();
+  /**
+   * Pushes applied while a read of the store is in flight. A read may have been answered before
+   * such a push was written, so its result would undo the push: they are applied again over it.
+   */
+  readonly #pushes: Array<{ readonly seq: number; readonly apply: () => void }> = [];
+  readonly #openReads = new Set<number>();
+  #seq = 0;
+  #replaying = false;
 
   constructor(pools: readonly Pool[]) {
     this.#pools = pools;
@@ -64,29 +72,57 @@ export class SharedHealthView {
     return up === undefined ? undefined : summarize(this.#liveViewsOf(key), up);
   }
 
+  /**
+   * Marks a read of the store about to be sent. Pass the mark to the call that applies the
+   * read's result (or to `abandonRead` when it failed), so that pushes received meanwhile win.
+   */
+  beginRead(): number {
+    const mark = ++this.#seq;
+    this.#openReads.add(mark);
+    return mark;
+  }
+
+  abandonRead(mark: number): void {
+    this.#endRead(mark);
+  }
+
   /** Replaces everything with a full read of the store. */
-  replaceAll(snapshot: SharedHealthSnapshot): VerdictChange[] {
-    this.#views.clear();
-    for (const [prober, view] of snapshot.views) this.#views.set(prober, new Map(view));
-    this.#live.clear();
-    for (const prober of snapshot.probers) if (prober.live) this.#live.add(prober.id);
-    this.#drained.clear();
-    for (const key of snapshot.drained) this.#drained.add(key);
-    return this.#decideAll();
+  replaceAll(snapshot: SharedHealthSnapshot, mark?: number): VerdictChange[] {
+    return this.#replaceWith(mark, () => {
+      this.#views.clear();
+      for (const [prober, view] of snapshot.views) this.#views.set(prober, new Map(view));
+      this.#live.clear();
+      for (const prober of snapshot.probers) if (prober.live) this.#live.add(prober.id);
+      this.#drained.clear();
+      for (const key of snapshot.drained) this.#drained.add(key);
+    });
   }
 
   /** Replaces one prober's view (it rewrote its full state); a prober that writes is live. */
-  replaceView(prober: string, view: ReadonlyMap<string, PeerState>): VerdictChange[] {
-    this.#views.set(prober, new Map(view));
-    this.#live.add(prober);
-    return this.#decideAll();
+  replaceView(prober: string, view: ReadonlyMap<string, PeerState>, mark?: number): VerdictChange[] {
+    return this.#replaceWith(mark, () => {
+      this.#views.set(prober, new Map(view));
+      this.#live.add(prober);
+    });
   }
 
   /** The probers whose heartbeat is present now; the others' views stop counting. */
-  setLive(probers: ReadonlySet<string>): VerdictChange[] {
-    if (probers.size === this.#live.size && [...probers].every((id) => this.#live.has(id))) return [];
-    this.#live.clear();
-    for (const id of probers) this.#live.add(id);
+  setLive(probers: ReadonlySet<string>, mark?: number): VerdictChange[] {
+    const same = probers.size === this.#live.size && [...probers].every((id) => this.#live.has(id));
+    if (same && !this.#hasPushesSince(mark)) {
+      if (mark !== undefined) this.#endRead(mark);
+      return [];
+    }
+    return this.#replaceWith(mark, () => {
+      this.#live.clear();
+      for (const id of probers) this.#live.add(id);
+    });
+  }
+
+  /** A prober stopped cleanly (pushed): its view stops counting at once. */
+  proberLeft(prober: string): VerdictChange[] {
+    this.#record(() => this.#live.delete(prober));
+    if (!this.#live.delete(prober)) return [];
     return this.#decideAll();
   }
 
@@ -94,11 +130,15 @@ export class SharedHealthView {
   applyState(prober: string, key: string, state: PeerState): VerdictChange[] {
     const peer = this.#peers.get(key);
     if (peer === undefined) return [];
-    let view = this.#views.get(prober);
-    if (view === undefined) this.#views.set(prober, (view = new Map()));
-    view.set(key, state);
+    const store = () => {
+      let view = this.#views.get(prober);
+      if (view === undefined) this.#views.set(prober, (view = new Map()));
+      view.set(key, state);
+      this.#live.add(prober);
+    };
+    this.#record(store);
     const joined = !this.#live.has(prober);
-    this.#live.add(prober);
+    store();
     if (joined) return this.#decideAll();
     if (!this.#decide(key)) return [];
     this.#rebuild(peer.pool);
@@ -107,9 +147,10 @@ export class SharedHealthView {
 
   /** Takes a peer out of rotation (or back), whatever its health. Returns whether it changed. */
   setDrained(key: string, drained: boolean): boolean {
+    const store = () => (drained ? this.#drained.add(key) : this.#drained.delete(key));
+    this.#record(store);
     if (this.#drained.has(key) === drained) return false;
-    if (drained) this.#drained.add(key);
-    else this.#drained.delete(key);
+    store();
     const pool = this.#peers.get(key)?.pool;
     if (pool !== undefined) this.#rebuild(pool);
     return true;
@@ -122,6 +163,45 @@ export class SharedHealthView {
     this.#up.set(key, up);
     this.#rebuild(peer.pool);
     return true;
+  }
+
+  /** Keeps a push for the reads in flight; forgotten once none is. */
+  #record(apply: () => void): void {
+    if (this.#openReads.size > 0 && !this.#replaying) this.#pushes.push({ seq: ++this.#seq, apply });
+  }
+
+  #hasPushesSince(mark: number | undefined): boolean {
+    return mark !== undefined && this.#pushes.some((push) => push.seq > mark);
+  }
+
+  #endRead(mark: number): void {
+    this.#openReads.delete(mark);
+    if (this.#openReads.size === 0) this.#pushes.length = 0;
+    else {
+      const oldest = Math.min(...this.#openReads);
+      while (this.#pushes.length > 0 && this.#pushes[0]!.seq < oldest) this.#pushes.shift();
+    }
+  }
+
+  /** Applies a read's result, then the pushes received since the read was sent; returns the net changes. */
+  #replaceWith(mark: number | undefined, replace: () => void): VerdictChange[] {
+    const before = new Map(this.#up);
+    replace();
+    if (mark !== undefined) {
+      this.#replaying = true;
+      try {
+        for (const push of this.#pushes) if (push.seq > mark) push.apply();
+      } finally {
+        this.#replaying = false;
+      }
+      this.#endRead(mark);
+    }
+    this.#decideAll();
+    const changes: VerdictChange[] = [];
+    for (const [key, peer] of this.#peers) {
+      if ((before.get(key) ?? true) !== (this.#up.get(key) ?? true)) changes.push(this.#change(key, peer));
+    }
+    return changes;
   }
 
   #liveViewsOf(key: string): PeerState[] {
