@@ -136,4 +136,14 @@ describe('redis URLs', () => {
     assert.match((parseRedisUrl('redis:///0') as { error: string }).error, /no host/);
     assert.match((parseRedisUrl('redis://h/x') as { error: string }).error, /database "x"/);
   });
+
+  it('never repeats a password in an error, and rejects bad percent-encoding instead of throwing', () => {
+    const unparsable = validateConfig({ redis: 'redis://:s3cr@t@cache:99999/0', upstreams: { web: { peers: ['127.0.0.1:1'] } } });
+    assert.ok('problems' in unparsable);
+    assert.match(unparsable.problems.join('\n'), /^redis: .*not a URL/m);
+    assert.doesNotMatch(unparsable.problems.join('\n'), /s3cr/);
+    const badEscape = validateConfig({ redis: 'redis://user:100%@cache:6379/0', upstreams: { web: { peers: ['127.0.0.1:1'] } } });
+    assert.ok('problems' in badEscape);
+    assert.match(badEscape.problems.join('\n'), /^redis: .*percent-encoding/m);
+  });
 });

@@ -21,7 +21,7 @@ export function parseRedisUrl(text: string): RedisLocation | { error: string } {
   try {
     url = new URL(text);
   } catch {
-    return { error: `"${text}" is not a URL (use redis://host:port/db or rediss://host:port/db)` };
+    return { error: `"${maskPassword(text)}" is not a URL (use redis://host:port/db or rediss://host:port/db)` };
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
     return { error: `"${url.protocol}" is not a Redis scheme (use redis:// or rediss:// for TLS)` };
@@ -33,14 +33,32 @@ export function parseRedisUrl(text: string): RedisLocation | { error: string } {
     return { error: `database "${dbText}" must be a number from 0 to ${MAX_DB} (redis://host:port/0)` };
   }
   if (url.search || url.hash) return { error: 'takes no query or fragment' };
+  const username = decodeCredential(url.username);
+  const password = decodeCredential(url.password);
+  if (username === undefined || password === undefined) {
+    return { error: 'user name or password is not valid percent-encoding (write "%" as %25)' };
+  }
   return {
     tls: url.protocol === 'rediss:',
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port,
     db: Number(dbText || 0),
-    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
   };
+}
+
+function decodeCredential(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Masks what sits between "user:" and "@", for text that did not even parse as a URL. */
+function maskPassword(text: string): string {
+  return text.replace(/^([^:]*:\/\/[^:@/]*:).*@/, '$1***@');
 }
 
 /** The URL with its password masked, for logs and status output. */
