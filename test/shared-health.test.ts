@@ -137,6 +137,30 @@ describe('shared health in Redis', () => {
     for (const edge of edges) assert.deepEqual(await answering(edge.url, 3), ['c', 'c', 'c']);
   });
 
+  it('a hung Redis (stopped, connections open) is an outage too: logged, no failed request, caught up after', async () => {
+    const { redis: server, upstreams, prober, edges } = await startFleet();
+    const [edge] = edges;
+    server.pause();
+    let resumedAt = 0;
+    try {
+      await waitForLog(edge!, 'redis unreachable; serving the last known healthy set');
+      await waitForLog(prober, 'redis unreachable; checks go on and the full state is written when it returns');
+      await upstreams[0]!.kill();
+      await waitForLog(prober, 'peer down', { peer: upstreams[0]!.address });
+      const names = await answering(edge!.url, 6);
+      assert.ok(!names.includes('a'), `refused connections are retried on the next peer (${names})`);
+    } finally {
+      resumedAt = Date.now();
+      server.resume();
+    }
+    await waitForLog(prober, 'redis reachable again; full state rewritten', {}, resumedAt);
+    for (const edge of edges) {
+      await waitForLog(edge, 'redis reachable again', {}, resumedAt);
+      await waitForLog(edge, 'peer down', { peer: upstreams[0]!.address }, resumedAt);
+    }
+    assert.ok(edges.every(alive) && alive(prober as unknown as Edgelb), 'every process still runs');
+  });
+
   it('two probers, one killed: its view stops counting once its heartbeat expires; with none left the set goes stale', async () => {
     redis = await startRedis();
     const upstreams = await startUpstreams('a', 'b', 'c');

@@ -5,6 +5,13 @@ import type { RedisLocation } from '../core/redis-url.ts';
 /** Reconnect attempts back off to at most this, so edges and probers catch up soon after an outage. */
 const MAX_RECONNECT_DELAY_MS = 1_000;
 const CONNECT_TIMEOUT_MS = 2_000;
+/**
+ * A command unanswered this long means Redis hangs (stopped, swapping, or the path to it gone
+ * without a reset): the connection is dropped and made again, so the outage is seen and handled
+ * like a refused one, and commands stop piling up on a connection that never answers.
+ */
+const COMMAND_TIMEOUT_MS = 2_000;
+const COMMAND_TIMED_OUT = 'Command timed out';
 
 /**
  * A connection that never queues: while Redis is away a command fails at once instead of
@@ -22,6 +29,7 @@ export function openRedis(location: RedisLocation, name: string, options: { retr
     ...(location.tls ? { tls: isIP(location.host) ? {} : { servername: location.host } } : {}),
     connectionName: name,
     connectTimeout: CONNECT_TIMEOUT_MS,
+    commandTimeout: COMMAND_TIMEOUT_MS,
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -32,6 +40,11 @@ export function openRedis(location: RedisLocation, name: string, options: { retr
   // would print each one.
   redis.on('error', () => {});
   return redis;
+}
+
+/** After a failed command: a timeout means a hung connection, so drop it and connect again. */
+export function reconnectIfHung(redis: Redis, error: unknown): void {
+  if (error instanceof Error && error.message === COMMAND_TIMED_OUT && redis.status === 'ready') redis.disconnect(true);
 }
 
 /**

@@ -11,7 +11,7 @@ import {
 } from '../core/shared-health/keys.ts';
 import { SharedHealthView, type VerdictChange } from '../core/shared-health/view.ts';
 import { preciseNow } from './clock.ts';
-import { connectWithin, openRedis } from './redis-connection.ts';
+import { connectWithin, openRedis, reconnectIfHung } from './redis-connection.ts';
 import { readProbers, readSnapshot, readView } from './redis-snapshot.ts';
 
 export interface RedisHealthStoreOptions {
@@ -222,7 +222,9 @@ export class RedisHealthStore implements HealthStore {
   }
 
   #onUnreachable(error?: unknown): void {
-    if (this.#closed || this.#outageLogged) return;
+    if (this.#closed) return;
+    reconnectIfHung(this.#commands, error);
+    if (this.#outageLogged) return;
     this.#outageLogged = true;
     this.#log.warn({ error: describeError(error) }, 'redis unreachable; serving the last known healthy set');
   }

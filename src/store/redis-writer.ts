@@ -9,7 +9,7 @@ import {
   HEARTBEAT_TTL_MS, peerKey, sharedHealthKeys, type ProberInfo, type SharedHealthKeys,
 } from '../core/shared-health/keys.ts';
 import { preciseNow } from './clock.ts';
-import { openRedis } from './redis-connection.ts';
+import { openRedis, reconnectIfHung } from './redis-connection.ts';
 
 export interface RedisWriterOptions {
   readonly location: RedisLocation;
@@ -159,6 +159,7 @@ export class RedisWriter {
   #onUnreachable(error?: unknown): void {
     if (this.#stopped) return;
     this.#needsRewrite = true;
+    reconnectIfHung(this.#redis, error);
     if (this.#outageLogged) return;
     this.#outageLogged = true;
     this.#options.log.warn({ error: describeError(error) }, 'redis unreachable; checks go on and the full state is written when it returns');

@@ -20,6 +20,9 @@ export interface RedisServer {
   readonly caFile?: string;
   /** SIGKILL: Redis vanishes as in a crash; with `--save ""` nothing survives. */
   kill(): Promise<void>;
+  /** SIGSTOP / SIGCONT: Redis hangs with its connections open, as when its host stalls. */
+  pause(): void;
+  resume(): void;
   /** Starts a fresh, empty redis-server on the same port. */
   restart(): Promise<void>;
   /** A client for the test's own reads and writes; closed by `kill`. */
@@ -66,6 +69,8 @@ export async function startRedis(options: { tls?: boolean; password?: string; po
     url: `${options.tls ? 'rediss' : 'redis'}://${credentials}127.0.0.1:${port}/0`,
     ...(caFile ? { caFile } : {}),
     kill: stop,
+    pause: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
     async restart() {
       await stop();
       child = await spawnRedis(options.tls ? 0 : port, extra);
