@@ -114,6 +114,8 @@ export class RedisWriter {
     this.#needsRewrite = false;
     try {
       await this.#forgetDeadProbers();
+      // A stop meanwhile said "left": a heartbeat written now would make this prober live again.
+      if (this.#stopped) return;
       const peers = await this.#rewriteAll();
       if (this.#outageLogged) this.#options.log.info({ peers }, 'redis reachable again; full state rewritten');
       else this.#options.log.info({ peers }, 'full state written to redis');
