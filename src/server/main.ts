@@ -83,6 +83,12 @@ async function main(argv: readonly string[]): Promise<number> {
       });
     };
     for (const signal of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(signal, shutdown);
+
+    // SIGHUP re-reads the TLS certificates (they are also reloaded when their files change).
+    process.on('SIGHUP', () => {
+      log.info({ signal: 'SIGHUP' }, 'reloading certificates');
+      void running.reloadCertificates();
+    });
   });
 }
 

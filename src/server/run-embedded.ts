@@ -8,6 +8,7 @@ import { NodeForwarder } from '../edge/node-forwarder.ts';
 import { NodeListeners } from '../edge/node.ts';
 import { ProbeScheduler } from '../prober/scheduler.ts';
 import { MemoryHealthStore } from '../store/memory.ts';
+import { upstreamTlsByPool } from './upstream-tls.ts';
 
 /** How much longer than the slowest peer's read timeout a client connection may stay idle. */
 const CLIENT_IDLE_MARGIN_MS = 1_000;
@@ -22,6 +23,8 @@ function clientIdleTimeout(pools: readonly Pool[]): number {
 /** A running balancer; `stop` is the graceful shutdown. */
 export interface RunningBalancer {
   stop(): Promise<{ forced: boolean }>;
+  /** Re-reads the TLS listeners' certificate files (a broken one is logged and the old one kept). */
+  reloadCertificates(): Promise<void>;
 }
 
 /**
@@ -31,6 +34,7 @@ export interface RunningBalancer {
 export async function runEmbedded(config: Config, log: Logger): Promise<RunningBalancer> {
   const pools = buildPools(config.upstreams);
   const store = new MemoryHealthStore(pools);
+  const upstreamTls = upstreamTlsByPool(pools);
   const prober = new ProbeScheduler(pools, store, {
     onFlip(peer, up, reason) {
       if (up) log.info({ pool: peer.pool, peer: peer.id }, 'peer up');
@@ -39,9 +43,9 @@ export async function runEmbedded(config: Config, log: Logger): Promise<RunningB
     onInconclusive(peer, reason) {
       log.warn({ pool: peer.pool, peer: peer.id, reason }, 'health check could not run here; not counted');
     },
-  });
+  }, upstreamTls);
   await prober.start();
-  const forwarder = new NodeForwarder(pools, log);
+  const forwarder = new NodeForwarder(pools, log, upstreamTls);
   const app = createBalancer({ pools, store, forwarder, log });
   let listeners: NodeListeners;
   try {
@@ -66,5 +70,6 @@ export async function runEmbedded(config: Config, log: Logger): Promise<RunningB
       await forwarder.close({ force: result.forced });
       return result;
     },
+    reloadCertificates: () => listeners.reloadCertificates(),
   };
 }
