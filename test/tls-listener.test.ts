@@ -234,3 +234,48 @@ describe('certificate reload', () => {
     assert.equal(edgelb.process.exitCode, null);
   });
 });
+
+describe('graceful shutdown with HTTP/2 clients', () => {
+  after(killAll);
+
+  it('sends GOAWAY, finishes the streams in flight and exits', async () => {
+    const ca = new TestCa();
+    const example = ca.issue(['example.com']);
+    const upstream = await startUpstream('a');
+    const edgelb = await startEdgelb({
+      listen: [{ addr: '127.0.0.1:0', tls: example, h2: true }],
+      upstreams: { web: { peers: [upstream.address] } },
+      grace_period_seconds: 10,
+    });
+    const session = await h2Session(edgelb.port, ca.cert);
+    const goaway = new Promise((resolve) => session.once('goaway', resolve));
+    const inFlight = h2Request(session, { ':method': 'GET', ':path': '/slow?ms=800' });
+    await waitFor('the request to reach the upstream', async () => (await upstream.stats()).slowPending === 1);
+    edgelb.process.kill('SIGTERM');
+    await goaway;
+    const reply = await inFlight;
+    assert.equal(reply.headers[':status'], 200);
+    assert.equal(reply.body.toString(), 'a slow\n');
+    assert.equal(await edgelb.exited, 0);
+    assert.ok(!edgelb.logs.some((l) => l.msg === 'grace period over; remaining connections were closed'));
+  });
+
+  it('cuts HTTP/2 connections still busy when the grace period ends', async () => {
+    const ca = new TestCa();
+    const upstream = await startUpstream('a');
+    const edgelb = await startEdgelb({
+      listen: [{ addr: '127.0.0.1:0', tls: ca.issue(['example.com']), h2: true }],
+      upstreams: { web: { peers: [upstream.address] } },
+      grace_period_seconds: 0.5,
+    });
+    const session = await h2Session(edgelb.port, ca.cert);
+    session.on('error', () => {});
+    const inFlight = h2Request(session, { ':method': 'GET', ':path': '/slow?ms=20000' });
+    await waitFor('the request to reach the upstream', async () => (await upstream.stats()).slowPending === 1);
+    const cut = assert.rejects(inFlight, /the stream was cut/);
+    edgelb.process.kill('SIGTERM');
+    assert.equal(await edgelb.exited, 0);
+    await cut;
+    assert.ok(edgelb.logs.some((l) => l.msg === 'grace period over; remaining connections were closed'));
+  });
+});

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { connect as http2Connect, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { readFileSync } from 'node:fs';
 import { connect as tlsConnect, type ConnectionOptions, type PeerCertificate } from 'node:tls';
@@ -7,11 +7,19 @@ import { fileURLToPath } from 'node:url';
 import type { CertFiles } from './certs.ts';
 
 const fixture = fileURLToPath(new URL('../fixtures/tls-upstream.ts', import.meta.url));
+const running = new Set<ChildProcess>();
+
+/** Kills every TLS upstream started (their output pipes would keep the test process alive). */
+export function killTlsUpstreams(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+}
+process.on('exit', killTlsUpstreams);
 
 /** Starts test/fixtures/tls-upstream.ts serving `cert`; resolves with its `host:port`. */
 export async function startTlsUpstream(name: string, cert: CertFiles): Promise<{ address: string; kill(): void }> {
   const child = spawn(process.execPath, [fixture, '--name', name, '--cert', cert.cert, '--key', cert.key], { stdio: ['ignore', 'pipe', 'inherit'] });
-  process.once('exit', () => child.kill('SIGKILL'));
+  running.add(child);
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`tls upstream ${name} exited with ${code}`)));
@@ -56,7 +64,11 @@ export function h2Request(session: ClientHttp2Session, headers: OutgoingHttpHead
     let responseHeaders: IncomingHttpHeaders = {};
     stream.on('response', (received) => (responseHeaders = received));
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => resolve({ headers: responseHeaders, body: Buffer.concat(chunks) }));
+    // A stream cut with its connection also "ends"; only a whole answer counts.
+    stream.on('close', () => {
+      if (stream.rstCode === 0 && responseHeaders[':status'] !== undefined) resolve({ headers: responseHeaders, body: Buffer.concat(chunks) });
+      else reject(new Error(`the stream was cut (RST code ${stream.rstCode})`));
+    });
     stream.on('error', reject);
     if (body !== undefined) stream.end(body);
   });
