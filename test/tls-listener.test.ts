@@ -208,6 +208,8 @@ describe('certificate reload', () => {
     const { X509Certificate } = await import('node:crypto');
     const { readFileSync } = await import('node:fs');
     assert.equal(serial, new X509Certificate(readFileSync(second.cert)).serialNumber);
+    // Clients that send no server name get the server's own context, which is replaced too.
+    assert.equal((await handshake(edgelb.port)).certificate.serialNumber, serial);
     await waitFor('the reload log line', () => edgelb.logs.find((l) => l.msg === 'certificate reloaded'));
   });
 

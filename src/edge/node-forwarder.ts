@@ -29,7 +29,8 @@ export interface PoolTls {
  */
 export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
   readonly #dispatchers = new Map<Peer, UndiciPool>();
-  readonly #tlsDispatchers = new Map<Peer, Dispatcher>();
+  /** What requests to a peer go through: its pool, wrapped for TLS peers. */
+  readonly #targets = new Map<Peer, Dispatcher>();
   readonly log: Log;
   readonly logPeers: boolean;
   #draining = false;
@@ -53,7 +54,9 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
         this.#dispatchers.set(peer, dispatcher);
         // undici takes the SNI from each request's Host unless told; a client's Host passed
         // through must neither pick the name verified nor make undici reconnect when it varies.
-        if (tls) this.#tlsDispatchers.set(peer, dispatcher.compose((dispatch) => (options, handler) => dispatch({ ...options, servername } as typeof options, handler)));
+        this.#targets.set(peer, tls
+          ? dispatcher.compose((dispatch) => (options, handler) => dispatch({ ...options, servername } as typeof options, handler))
+          : dispatcher);
       }
     }
   }
@@ -68,7 +71,7 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
   }
 
   dispatcherFor(peer: Peer): Dispatcher {
-    return this.#tlsDispatchers.get(peer) ?? this.#dispatchers.get(peer)!;
+    return this.#targets.get(peer)!;
   }
 
   /** Closes the upstream connections: politely, or (`force`) cutting requests still running. */

@@ -10,6 +10,9 @@ export type AnyRequestListener = (
   outgoing: ServerResponse | Http2ServerResponse,
 ) => unknown;
 
+/** Streams one HTTP/2 client may have open at once (nginx allows 128; Node alone, unbounded). */
+const MAX_CONCURRENT_STREAMS = 128;
+
 const OPEN_SOCKETS = Symbol('edgelb.openSockets');
 /** An HTTP/2 server with HTTP/1.1 allowed also has the idle timeout and sweep of an HTTP/1.1 one. */
 export type Http2Listener = Http2SecureServer & { timeout: number; requestTimeout: number; closeIdleConnections(): void };
@@ -23,9 +26,9 @@ type TrackedServer = Http2Listener & { [OPEN_SOCKETS]?: Set<TLSSocket> };
 export function createTlsServer(certificates: ServerCertificates, h2: boolean, listener: AnyRequestListener, log: Log): HttpsServer | Http2Listener {
   const options = { ...certificates.defaultOptions(), SNICallback: certificates.sniCallback };
   const server = h2
-    ? createSecureServer({ ...options, allowHTTP1: true }, listener)
+    ? createSecureServer({ ...options, allowHTTP1: true, settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } }, listener)
     : createHttpsServer({ ...options, ALPNProtocols: ['http/1.1'], requestTimeout: 0 }, listener);
-  certificates.onDefaultChange((defaults) => server.setSecureContext({ ...defaults, SNICallback: certificates.sniCallback } as typeof defaults));
+  certificates.onDefaultChange((defaults) => server.setSecureContext(defaults));
   // Handshakes that fail (an old protocol, no common cipher, a port scan) are the client's problem.
   server.on('tlsClientError', (error: NodeJS.ErrnoException) => log.debug({ reason: error.code ?? error.message }, 'TLS handshake failed'));
   if (h2) {
