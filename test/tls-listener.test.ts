@@ -119,6 +119,31 @@ describe('TLS and HTTP/2 listeners', () => {
     }
   });
 
+  it('holds the peer back while an HTTP/2 client stops reading a download', async () => {
+    const MiB = 1024 * 1024;
+    const size = 48 * MiB;
+    const session = await h2Session(edgelb.port, ca.cert);
+    try {
+      const stream = session.request({ ':method': 'GET', ':path': `/download?bytes=${size}` });
+      const sentBefore = (await upstream.stats()).downloadBytesSent;
+      let length = 0;
+      let aheadWhilePaused = -1;
+      for await (const chunk of stream) {
+        length += (chunk as Buffer).length;
+        if (aheadWhilePaused < 0 && length >= 8 * MiB) {
+          // A deliberate stall: a balancer that ignored backpressure would now drain the whole
+          // download from the peer into its own memory.
+          await new Promise((resolve) => setTimeout(resolve, 700));
+          aheadWhilePaused = (await upstream.stats()).downloadBytesSent - sentBefore - length;
+        }
+      }
+      assert.equal(length, size);
+      assert.ok(aheadWhilePaused < 16 * MiB, `the peer got ${(aheadWhilePaused / MiB).toFixed(1)} MiB ahead of the stalled client`);
+    } finally {
+      session.close();
+    }
+  });
+
   it('serves 100 concurrent streams on one HTTP/2 connection', async () => {
     const session = await h2Session(edgelb.port, ca.cert);
     try {
