@@ -55,6 +55,14 @@ describe('TLS to upstreams', () => {
     assert.equal(second.servername, 'localhost');
   });
 
+  it('sends no SNI to an IP peer without a pool host, and checks the certificate for that IP', async () => {
+    const byIp = await startTlsUpstream('by-ip', ca.issue(['127.0.0.1'], { file: 'by-ip' }));
+    const edgelb = await startEdgelb({ upstreams: { web: { peers: [byIp.address], tls: true, ca_file: ca.cert } } });
+    const reply = await get(edgelb.url, { host: 'client.test' });
+    assert.equal(reply.status, 200);
+    assert.equal((JSON.parse(reply.body) as TlsEcho).servername, null);
+  });
+
   for (const [peer, code] of [['expired', 'CERT_HAS_EXPIRED'], ['wrongName', 'ERR_TLS_CERT_ALTNAME_INVALID']] as const) {
     it(`refuses a peer whose certificate fails verification (${peer}): 502 and a log line`, async () => {
       const edgelb = await startEdgelb({

@@ -3,7 +3,7 @@ import type { SecureContext, TLSSocket } from 'node:tls';
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
-import { Pool as UndiciPool, type Dispatcher } from 'undici';
+import { buildConnector, Pool as UndiciPool, type Dispatcher } from 'undici';
 import { ProxyError } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
 import type { Peer, Pool } from '../core/peer.ts';
@@ -43,19 +43,17 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
       const tls = tlsByPool.get(pool.name);
       if (pool.config.tls && tls === undefined) throw new Error(`pool ${pool.name}: TLS settings missing`);
       for (const peer of pool.peers) {
-        const servername = upstreamServerName(pool.config.host, peer.host);
+        const connect = { timeout: pool.config.connect_timeout, noDelay: true };
         const dispatcher = new UndiciPool(`${tls ? 'https' : 'http'}://${peer.id}`, {
-          connect: tls
-            ? { timeout: pool.config.connect_timeout, noDelay: true, ...tls, servername }
-            : { timeout: pool.config.connect_timeout, noDelay: true },
+          connect: tls ? tlsConnector(connect, tls, upstreamServerName(pool.config.host, peer.host)) : connect,
           headersTimeout: pool.config.read_timeout,
           bodyTimeout: pool.config.read_timeout,
         });
         this.#dispatchers.set(peer, dispatcher);
-        // undici takes the SNI from each request's Host unless told; a client's Host passed
-        // through must neither pick the name verified nor make undici reconnect when it varies.
+        // undici takes each request's server name from its Host and reconnects when it changes;
+        // a client's Host passed through must do neither, so every request carries the same one.
         this.#targets.set(peer, tls
-          ? dispatcher.compose((dispatch) => (options, handler) => dispatch({ ...options, servername } as typeof options, handler))
+          ? dispatcher.compose((dispatch) => (options, handler) => dispatch({ ...options, servername: peer.id } as typeof options, handler))
           : dispatcher);
       }
     }
@@ -115,6 +113,15 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
       proxied.start();
     });
   }
+}
+
+/**
+ * Connects to a TLS peer with `servername` as SNI and as the name its certificate must carry;
+ * with none (an IP address), no SNI is sent and the certificate must carry the peer's IP.
+ */
+function tlsConnector(connect: buildConnector.BuildOptions, tls: PoolTls, servername: string | undefined): buildConnector.connector {
+  const connector = buildConnector({ ...connect, ...tls });
+  return (options, callback) => connector({ ...options, servername }, callback);
 }
 
 /**
