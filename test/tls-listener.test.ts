@@ -247,8 +247,10 @@ describe('certificate reload', () => {
     const before = await servedSerial();
     writeFileSync(`${served.cert}.new`, 'not a certificate\n');
     renameSync(`${served.cert}.new`, served.cert);
-    const line = await waitFor('the failed reload log line', () => edgelb.logs.find((l) => l.msg === 'certificate reload failed; the old certificate keeps serving'));
-    assert.match(String(line.reason), /listen\.0\.tls\.cert: .* is not a PEM certificate/);
+    const line = await waitFor('the failed reload log line', () => edgelb.logs.find((l) =>
+      l.msg === 'certificate reload failed; the old certificate keeps serving' && /is not a PEM certificate/.test(String(l.reason))));
+    assert.equal(line.key, 'listen.0.tls');
+    assert.match(String(line.reason), /^listen\.0\.tls\.cert: .*served\.crt is not a PEM certificate$/);
     assert.equal(await servedSerial(), before);
     const reply = await run('curl', ['-sS', '--cacert', ca.cert, '--resolve', `example.com:${edgelb.port}:127.0.0.1`, `https://example.com:${edgelb.port}/still`]);
     assert.equal((JSON.parse(reply.stdout) as Echo).url, '/still');
