@@ -64,7 +64,12 @@ const pool = z.strictObject({
   selection: z.enum(['round_robin']).default('round_robin'),
   /** Host header (and, with TLS, SNI) sent upstream; absent: the client's Host passes through. */
   host: z.string().regex(HOST_HEADER, 'must be a host name or IP, optionally with :port').optional(),
-  tls: z.literal(false, notAvailable('TLS to upstreams')).default(false),
+  /** Connect to the peers over TLS, with SNI = `host` (or the peer's name) and verification. */
+  tls: z.boolean().default(false),
+  /** PEM CA bundle to verify peers against instead of the system store (only with `tls: true`). */
+  ca_file: z.string().min(1).optional(),
+  /** `false` turns peer certificate verification off; it is never off by default. */
+  tls_verify: z.boolean().default(true),
   health_check: healthCheck.default({
     type: 'tcp', interval: 1000, timeout: 1000, rise: 1, fall: 1, path: '/',
   }),
@@ -73,16 +78,42 @@ const pool = z.strictObject({
   connect_timeout: duration.default(1000),
   /** Longest wait for the response headers, and between two body chunks, before a 504. */
   read_timeout: duration.default(60_000),
-});
+})
+  .refine((p) => p.tls || p.ca_file === undefined, { message: 'only with tls: true', path: ['ca_file'] })
+  .refine((p) => p.tls || p.tls_verify, { message: 'only with tls: true', path: ['tls_verify'] });
 
-/** A listener is `host:port`, or an object for the options a later version adds (TLS, h2). */
+const certPair = z.strictObject({ cert: z.string().min(1), key: z.string().min(1) });
+
+/**
+ * A TLS listener's certificates: `cert`/`key`, `certs: [{ cert, key }]`, or both. SNI picks among
+ * them by the names in the certificates; the first pair (`cert`/`key` when given) is the default.
+ * Each pair keeps `at`, its key path inside the listener, so file problems can name it.
+ */
+const listenerTls = z
+  .strictObject({
+    cert: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    certs: z.array(certPair).min(1, 'needs at least one { cert, key }').optional(),
+  })
+  .refine((t) => (t.cert === undefined) === (t.key === undefined), { message: 'cert and key go together', path: ['key'] })
+  .refine((t) => t.cert !== undefined || t.certs !== undefined, { message: 'needs cert and key, or certs' })
+  .transform((t) => ({
+    certs: [
+      ...(t.cert !== undefined && t.key !== undefined ? [{ cert: t.cert, key: t.key, at: 'tls' }] : []),
+      ...(t.certs ?? []).map((pair, i) => ({ ...pair, at: `tls.certs.${i}` })),
+    ],
+  }));
+
+/** A listener is `host:port`, or an object with TLS (`tls`) and HTTP/2 by ALPN (`h2`). */
 const listener = z.preprocess(
   (value) => (typeof value === 'string' ? { addr: value } : value),
   z.strictObject({
     addr: addressOf({ allowPortZero: true }),
-    tls: z.undefined(notAvailable('a TLS listener')).optional(),
-    h2: z.literal(false, notAvailable('HTTP/2')).optional(),
-  }).transform((l) => l.addr),
+    tls: listenerTls.optional(),
+    h2: z.boolean().default(false),
+  })
+    .refine((l) => !l.h2 || l.tls !== undefined, { message: 'needs tls (HTTP/2 is offered by ALPN on TLS listeners)', path: ['h2'] })
+    .transform((l) => ({ ...l.addr, tls: l.tls, h2: l.h2 })),
 );
 
 export const configSchema = z.strictObject({
@@ -93,7 +124,7 @@ export const configSchema = z.strictObject({
   error_log: z.string().min(1).optional(),
   upgrade_sock: z.string().min(1).default('/tmp/edgelb.sock'),
   grace_period_seconds: z.number().nonnegative().max(MAX_DURATION_MS / 1000, 'at most 24 days').default(30),
-  listen: z.array(listener).min(1, 'needs at least one address').default([{ host: '0.0.0.0', port: 8080 }]),
+  listen: z.array(listener).min(1, 'needs at least one address').default([{ host: '0.0.0.0', port: 8080, tls: undefined, h2: false }]),
   upstreams: z
     .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'pool names use letters, digits, "_", "." and "-"'), pool, 'required: a map of pools, each with peers')
     .refine((pools) => Object.keys(pools).length > 0, 'needs at least one pool'),
@@ -105,6 +136,8 @@ export const configSchema = z.strictObject({
 
 export type Config = z.output<typeof configSchema>;
 export type PoolConfig = Config['upstreams'][string];
+export type ListenerConfig = Config['listen'][number];
+export type CertPairConfig = NonNullable<ListenerConfig['tls']>['certs'][number];
 
 /** One line per problem, each naming the key path and the reason. */
 export function validateConfig(input: unknown): { config: Config } | { problems: string[] } {

@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { EventEmitter } from 'node:events';
 
 /** Something running on behalf of a client that must stop when the client goes away. */
 export interface Abortable {
@@ -9,11 +9,11 @@ const IN_FLIGHT = Symbol('edgelb.inFlight');
 const CLIENT_GONE = Object.freeze(new Error('the client closed the connection'));
 
 /**
- * The requests in flight on a client connection. One `close` listener per connection aborts
- * them all, which costs far less than a listener or an AbortController per request.
+ * The requests in flight on a client connection (or HTTP/2 stream). One `close` listener per
+ * connection aborts them all, which costs far less than a listener or an AbortController per request.
  */
-export function inFlightOn(socket: Socket): Set<Abortable> {
-  const tagged = socket as Socket & { [IN_FLIGHT]?: Set<Abortable> };
+export function inFlightOn(socket: EventEmitter): Set<Abortable> {
+  const tagged = socket as EventEmitter & { [IN_FLIGHT]?: Set<Abortable> };
   let inFlight = tagged[IN_FLIGHT];
   if (inFlight === undefined) {
     const created = new Set<Abortable>();

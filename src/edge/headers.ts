@@ -11,6 +11,8 @@ const HOP_BY_HOP = new Set([
 ]);
 
 const VIA = '1.1 edgelb';
+/** `Via` names the protocol the request came in on (RFC 9110 §7.6.3). */
+const VIA_H2 = '2 edgelb';
 
 export interface ForwardingFacts {
   /** The address of the client that connected to edgelb. */
@@ -34,14 +36,19 @@ export function upstreamRequestHeaders(raw: readonly string[], facts: Forwarding
   const connectionListed = namedByConnection(raw);
   const out: string[] = [];
   let host: string | undefined;
+  let authority: string | undefined;
+  let h2 = false;
+  let cookie: string | undefined;
   let forwardedFor: string | undefined;
   let via: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
-    // HTTP/2 pseudo-headers (`:authority`, `:path`, ...) carry no header of their own upstream.
+    // HTTP/2 pseudo-headers (`:authority`, `:path`, ...) carry no header of their own upstream;
+    // `:authority` is the request's Host (RFC 9113 §8.3.1).
     if (name.charCodeAt(0) === 58) {
-      if (name === ':authority') host ??= value;
+      h2 = true;
+      if (name === ':authority') authority = value;
       continue;
     }
     const lower = name.toLowerCase();
@@ -56,6 +63,11 @@ export function upstreamRequestHeaders(raw: readonly string[], facts: Forwarding
       case 'via':
         via = via === undefined ? value : `${via}, ${value}`;
         continue;
+      case 'cookie':
+        // HTTP/2 splits cookies into one field each; HTTP/1.1 wants a single line (RFC 9113 §8.2.3).
+        if (!h2) break;
+        cookie = cookie === undefined ? value : `${cookie}; ${value}`;
+        continue;
       case 'x-forwarded-proto':
       case 'x-forwarded-host':
       case 'expect':
@@ -65,6 +77,14 @@ export function upstreamRequestHeaders(raw: readonly string[], facts: Forwarding
     if (HOP_BY_HOP.has(lower) || connectionListed?.has(lower)) continue;
     out.push(name, value);
   }
+  if (cookie !== undefined) out.push('cookie', cookie);
+  if (authority !== undefined) {
+    // An HTTP/2 request may carry a Host as well, but it must name the same authority.
+    if (host !== undefined && host.toLowerCase() !== authority.toLowerCase()) {
+      throw new ProxyError('bad_request', 'the request\'s Host differs from its :authority');
+    }
+    host = authority;
+  }
   host = facts.targetAuthority ?? host;
   // Without any Host (HTTP/1.0) undici names the peer itself.
   const upstreamHost = facts.rewriteHost ?? host;
@@ -72,7 +92,7 @@ export function upstreamRequestHeaders(raw: readonly string[], facts: Forwarding
   out.push(
     'x-forwarded-for', forwardedFor === undefined ? facts.clientIp : `${forwardedFor}, ${facts.clientIp}`,
     'x-forwarded-proto', facts.proto,
-    'via', via === undefined ? VIA : `${via}, ${VIA}`,
+    'via', via === undefined ? (h2 ? VIA_H2 : VIA) : `${via}, ${h2 ? VIA_H2 : VIA}`,
   );
   if (host !== undefined) out.push('x-forwarded-host', host);
   return out;

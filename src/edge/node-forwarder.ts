@@ -1,11 +1,13 @@
-import type { TLSSocket } from 'node:tls';
+import type { Http2ServerRequest } from 'node:http2';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
-import { Pool as UndiciPool } from 'undici';
+import { buildConnector, Pool as UndiciPool, type Dispatcher } from 'undici';
 import { ProxyError } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
 import type { Peer, Pool } from '../core/peer.ts';
+import { upstreamServerName } from '../core/server-name.ts';
 import type { Exchange } from './exchange.ts';
 import type { Forwarder } from './forwarder.ts';
 import { inFlightOn } from './client-connection.ts';
@@ -14,6 +16,12 @@ import { ProxiedRequest, type ProxyRuntime } from './proxied-request.ts';
 
 export type NodeEnv = { Bindings: HttpBindings };
 
+/** How to speak TLS to a pool's peers (built once per pool by the caller). */
+export interface PoolTls {
+  readonly secureContext: SecureContext;
+  readonly rejectUnauthorized: boolean;
+}
+
 /**
  * The Node forwarder: a keep-alive undici pool per peer, dispatched to directly, and the Node
  * request/response objects used directly (through Hono's `HttpBindings`), so no Web
@@ -21,20 +29,32 @@ export type NodeEnv = { Bindings: HttpBindings };
  */
 export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
   readonly #dispatchers = new Map<Peer, UndiciPool>();
+  /** What requests to a peer go through: its pool, wrapped for TLS peers. */
+  readonly #targets = new Map<Peer, Dispatcher>();
   readonly log: Log;
   readonly logPeers: boolean;
   #draining = false;
 
-  constructor(pools: readonly Pool[], log: Log) {
+  /** `tlsByPool` holds the TLS settings of every pool with `tls: true`. */
+  constructor(pools: readonly Pool[], log: Log, tlsByPool: ReadonlyMap<string, PoolTls> = new Map()) {
     this.log = log;
     this.logPeers = log.isLevelEnabled('debug');
     for (const pool of pools) {
+      const tls = tlsByPool.get(pool.name);
+      if (pool.config.tls && tls === undefined) throw new Error(`pool ${pool.name}: TLS settings missing`);
       for (const peer of pool.peers) {
-        this.#dispatchers.set(peer, new UndiciPool(`http://${peer.id}`, {
-          connect: { timeout: pool.config.connect_timeout, noDelay: true },
+        const connect = { timeout: pool.config.connect_timeout, noDelay: true };
+        const dispatcher = new UndiciPool(`${tls ? 'https' : 'http'}://${peer.id}`, {
+          connect: tls ? tlsConnector(connect, tls, upstreamServerName(pool.config.host, peer.host)) : connect,
           headersTimeout: pool.config.read_timeout,
           bodyTimeout: pool.config.read_timeout,
-        }));
+        });
+        this.#dispatchers.set(peer, dispatcher);
+        // undici takes each request's server name from its Host and reconnects when it changes;
+        // a client's Host passed through must do neither, so every request carries the same one.
+        this.#targets.set(peer, tls
+          ? dispatcher.compose((dispatch) => (options, handler) => dispatch({ ...options, servername: peer.id } as typeof options, handler))
+          : dispatcher);
       }
     }
   }
@@ -48,8 +68,8 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
     return this.#draining;
   }
 
-  dispatcherFor(peer: Peer): UndiciPool {
-    return this.#dispatchers.get(peer)!;
+  dispatcherFor(peer: Peer): Dispatcher {
+    return this.#targets.get(peer)!;
   }
 
   /** Closes the upstream connections: politely, or (`force`) cutting requests still running. */
@@ -73,10 +93,13 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
       targetAuthority: target.authority,
     });
     const { path } = target;
+    // An HTTP/2 stream shares its connection with others: it is aborted on its own, and its body
+    // needs no length header (it ends with the stream).
+    const h2Stream = incoming.httpVersionMajor === 2 ? (incoming as unknown as Http2ServerRequest).stream : undefined;
     const hasBody = incoming.headers['content-length'] !== undefined
       ? incoming.headers['content-length'] !== '0'
-      : incoming.headers['transfer-encoding'] !== undefined;
-    const inFlight = inFlightOn(incoming.socket);
+      : incoming.headers['transfer-encoding'] !== undefined || (h2Stream !== undefined && !h2Stream.endAfterHeaders);
+    const inFlight = inFlightOn(h2Stream ?? incoming.socket);
 
     return new Promise((resolve, reject) => {
       const proxied = new ProxiedRequest(this, exchange, context.env, { path, method, headers, hasBody }, (error) => {
@@ -90,6 +113,15 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
       proxied.start();
     });
   }
+}
+
+/**
+ * Connects to a TLS peer with `servername` as SNI and as the name its certificate must carry;
+ * with none (an IP address), no SNI is sent and the certificate must carry the peer's IP.
+ */
+function tlsConnector(connect: buildConnector.BuildOptions, tls: PoolTls, servername: string | undefined): buildConnector.connector {
+  const connector = buildConnector({ ...connect, ...tls });
+  return (options, callback) => connector({ ...options, servername }, callback);
 }
 
 /**

@@ -1,11 +1,20 @@
 import { createServer, type Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Address } from '../core/address.ts';
+import type { ListenerConfig } from '../core/config.ts';
 import type { Log } from '../core/log.ts';
+import { FileWatch } from './file-watch.ts';
 import { clientErrorHandler, malformedRequestHandler } from './node-client-errors.ts';
 import type { NodeEnv } from './node-forwarder.ts';
+import { ServerCertificates } from './server-certificates.ts';
+import { closeAllConnections, createTlsServer, type AnyRequestListener, type Http2Listener } from './tls-server.ts';
+
+/** Where to listen: an address, and for TLS listeners their certificates and whether to offer h2. */
+export type ListenerSpec = Address & Partial<Pick<ListenerConfig, 'tls' | 'h2'>>;
+type ListeningServer = Server | HttpsServer | Http2Listener;
 
 export interface ListenerOptions {
   readonly log: Log;
@@ -19,22 +28,36 @@ export interface ListenerOptions {
 
 /** The Node listeners of one balancer app. */
 export class NodeListeners {
-  readonly #servers: Server[];
+  readonly #servers: ListeningServer[];
+  readonly #certificates: ServerCertificates[];
+  readonly #watches: FileWatch[];
 
-  private constructor(servers: Server[]) {
+  private constructor(servers: ListeningServer[], certificates: ServerCertificates[], log: Log) {
     this.#servers = servers;
+    this.#certificates = certificates;
+    this.#watches = certificates.map((set) => new FileWatch(set.files(), () => void set.reload(), log));
   }
 
   /** Serves `app` on every address; rejects (closing what it opened) if any cannot listen. */
-  static async open(app: Hono<NodeEnv>, addresses: readonly Address[], options: ListenerOptions): Promise<NodeListeners> {
-    const servers: Server[] = [];
+  static async open(app: Hono<NodeEnv>, addresses: readonly ListenerSpec[], options: ListenerOptions): Promise<NodeListeners> {
+    const servers: ListeningServer[] = [];
+    const certificates: ServerCertificates[] = [];
     try {
-      for (const address of addresses) servers.push(await listen(app, address, options));
+      for (const [index, address] of addresses.entries()) {
+        const tls = address.tls === undefined ? undefined : await ServerCertificates.load(address.tls.certs, `listen.${index}.`, options.log);
+        if (tls !== undefined) certificates.push(tls);
+        servers.push(await listen(app, address, tls, options));
+      }
     } catch (error) {
       for (const server of servers) server.close();
       throw error;
     }
-    return new NodeListeners(servers);
+    return new NodeListeners(servers, certificates, options.log);
+  }
+
+  /** Re-reads every TLS listener's certificate files; a broken new file keeps the old one serving. */
+  async reloadCertificates(): Promise<void> {
+    await Promise.all(this.#certificates.map((set) => set.reload()));
   }
 
   /** The bound addresses, with the real port where the config asked for port 0. */
@@ -48,13 +71,15 @@ export class NodeListeners {
    * client to close); at the deadline the rest are cut.
    */
   async close(deadlineMs: number): Promise<{ forced: boolean }> {
+    for (const watch of this.#watches) watch.close();
+    // HTTP/2 sessions get a GOAWAY from `close`: their streams in flight finish, no new ones start.
     const closed = this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
     const sweep = setInterval(() => this.#servers.forEach((server) => server.closeIdleConnections()), 50);
     let forced = false;
     const deadline = new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         forced = true;
-        this.#servers.forEach((server) => server.closeAllConnections());
+        this.#servers.forEach(closeAllConnections);
         resolve();
       }, deadlineMs);
       timer.unref();
@@ -68,7 +93,7 @@ export class NodeListeners {
   }
 }
 
-function listen(app: Hono<NodeEnv>, address: Address, options: ListenerOptions): Promise<Server> {
+function listen(app: Hono<NodeEnv>, address: ListenerSpec, certificates: ServerCertificates | undefined, options: ListenerOptions): Promise<ListeningServer> {
   const listener = getRequestListener(app.fetch as Parameters<typeof getRequestListener>[0], {
     // The balancer builds Web objects only for its own error responses; leave Node's globals alone
     // and let the forwarder own the request body (it streams it upstream).
@@ -78,7 +103,9 @@ function listen(app: Hono<NodeEnv>, address: Address, options: ListenerOptions):
   });
   // Whole-request deadlines would cut off large uploads; the idle timeout, the upstream read
   // timeout and Node's header timeout bound the waits instead.
-  const server = createServer({ requestTimeout: 0 }, listener);
+  const server = certificates === undefined
+    ? createServer({ requestTimeout: 0 }, listener)
+    : createTlsServer(certificates, address.h2 ?? false, listener as AnyRequestListener, options.log);
   server.timeout = options.clientIdleTimeoutMs;
   server.on('clientError', clientErrorHandler(options.log));
   return new Promise((resolve, reject) => {

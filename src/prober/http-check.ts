@@ -1,7 +1,16 @@
 import { request } from 'node:http';
+import { request as tlsRequest } from 'node:https';
+import type { SecureContext } from 'node:tls';
 import { formatAddress, type Address } from '../core/address.ts';
 import type { CheckResult } from '../core/health.ts';
+import { upstreamServerName } from '../core/server-name.ts';
 import { failedCheck, type HealthCheck } from './check.ts';
+
+/** How a check speaks TLS to the peers of a TLS pool: the pool's context and verification. */
+export interface CheckTls {
+  readonly secureContext: SecureContext;
+  readonly rejectUnauthorized: boolean;
+}
 
 /**
  * Passes when `GET path` on a fresh connection answers with a status below 400 within the
@@ -11,11 +20,14 @@ export class HttpCheck implements HealthCheck {
   readonly #timeoutMs: number;
   readonly #path: string;
   readonly #host: string | undefined;
+  readonly #tls: CheckTls | undefined;
 
-  constructor(timeoutMs: number, path: string, host: string | undefined) {
+  /** With `tls`, the check runs over TLS and verifies the peer as requests to it do. */
+  constructor(timeoutMs: number, path: string, host: string | undefined, tls?: CheckTls) {
     this.#timeoutMs = timeoutMs;
     this.#path = path;
     this.#host = host;
+    this.#tls = tls;
   }
 
   check(peer: Address): Promise<CheckResult> {
@@ -30,13 +42,16 @@ export class HttpCheck implements HealthCheck {
         resolve(result);
       };
       const elapsed = () => performance.now() - started;
-      const req = request({
+      const options = {
         host: peer.host,
         port: peer.port,
         path: this.#path,
-        agent: false,
+        agent: false as const,
         headers: { host: this.#host ?? formatAddress(peer), 'user-agent': 'edgelb-health-check' },
-      });
+      };
+      const req = this.#tls === undefined
+        ? request(options)
+        : tlsRequest({ ...options, ...this.#tls, servername: upstreamServerName(this.#host, peer.host) });
       const timer = setTimeout(
         () => finish({ ok: false, latencyMs: elapsed(), reason: `no answer within ${this.#timeoutMs}ms` }),
         this.#timeoutMs,

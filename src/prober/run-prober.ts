@@ -7,6 +7,7 @@ import type { PeerState } from '../core/health.ts';
 import { MemoryHealthStore } from '../store/memory.ts';
 import { RedisWriter } from '../store/redis-writer.ts';
 import { probeLogEvents } from './probe-log.ts';
+import type { CheckTls } from './http-check.ts';
 import { ProbeScheduler } from './scheduler.ts';
 
 export interface RunningProber {
@@ -24,7 +25,10 @@ export function defaultProberId(): string {
  * Redis for the edges. Its own copy of the states lives in memory, so Redis being away stops
  * nothing: the checks go on and the whole view is written when Redis returns.
  */
-export async function runProber(config: Config, location: RedisLocation, log: Log, id = defaultProberId()): Promise<RunningProber> {
+/** `checkTls`: how HTTP checks speak TLS to the peers of pools with `tls: true`. */
+export async function runProber(
+  config: Config, location: RedisLocation, log: Log, id = defaultProberId(), checkTls: ReadonlyMap<string, CheckTls> = new Map(),
+): Promise<RunningProber> {
   const pools = buildPools(config.upstreams);
   const states = new MemoryHealthStore(pools);
   const writer = new RedisWriter({
@@ -45,7 +49,7 @@ export async function runProber(config: Config, location: RedisLocation, log: Lo
   const scheduler = new ProbeScheduler(pools, states, {
     ...probeLogEvents(log),
     onCheck: (peer, state, changed) => writer.write(peer, state, changed),
-  });
+  }, checkTls);
   writer.start();
   await scheduler.start();
   log.info(

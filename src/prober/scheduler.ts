@@ -3,7 +3,7 @@ import { describeError } from '../core/errors.ts';
 import { HealthThreshold, type CheckResult, type PeerState } from '../core/health.ts';
 import type { Peer, Pool } from '../core/peer.ts';
 import type { HealthCheck } from './check.ts';
-import { HttpCheck } from './http-check.ts';
+import { HttpCheck, type CheckTls } from './http-check.ts';
 import { TcpCheck } from './tcp-check.ts';
 
 export interface ProbeEvents {
@@ -24,13 +24,16 @@ export class ProbeScheduler {
   readonly #pools: readonly Pool[];
   readonly #store: HealthStore;
   readonly #events: ProbeEvents;
+  readonly #tlsByPool: ReadonlyMap<string, CheckTls>;
   readonly #timers = new Set<NodeJS.Timeout>();
   #stopped = false;
 
-  constructor(pools: readonly Pool[], store: HealthStore, events: ProbeEvents = {}) {
+  /** `tlsByPool`: how HTTP checks speak TLS to the peers of pools with `tls: true`. */
+  constructor(pools: readonly Pool[], store: HealthStore, events: ProbeEvents = {}, tlsByPool: ReadonlyMap<string, CheckTls> = new Map()) {
     this.#pools = pools;
     this.#store = store;
     this.#events = events;
+    this.#tlsByPool = tlsByPool;
   }
 
   /** Runs the first check of every peer and resolves once all have answered. */
@@ -38,7 +41,7 @@ export class ProbeScheduler {
     const first: Promise<void>[] = [];
     for (const pool of this.#pools) {
       const settings = pool.config.health_check;
-      const check = createCheck(pool);
+      const check = createCheck(pool, this.#tlsByPool.get(pool.name));
       for (const peer of pool.peers) {
         const threshold = new HealthThreshold(settings.rise, settings.fall);
         const probe = () => this.#probe(check, peer, threshold);
@@ -104,9 +107,10 @@ export class ProbeScheduler {
   }
 }
 
-function createCheck(pool: Pool): HealthCheck {
+/** A TCP check stays a plain connect on a TLS pool too; an HTTP check speaks TLS there. */
+function createCheck(pool: Pool, tls: CheckTls | undefined): HealthCheck {
   const settings = pool.config.health_check;
   return settings.type === 'http'
-    ? new HttpCheck(settings.timeout, settings.path, pool.config.host)
+    ? new HttpCheck(settings.timeout, settings.path, pool.config.host, tls)
     : new TcpCheck(settings.timeout);
 }

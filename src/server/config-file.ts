@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { validateConfig, type Config } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
+import { tlsFileProblems, withAbsoluteTlsPaths } from './tls-files.ts';
 
 /** Reads and validates a YAML config; throws `ConfigError` listing every problem found. */
 export async function loadConfigFile(file: string): Promise<Config> {
@@ -19,5 +20,9 @@ export async function loadConfigFile(file: string): Promise<Config> {
   }
   const result = validateConfig(document.toJS());
   if ('problems' in result) throw new ConfigError(result.problems, file);
-  return result.config;
+  // Relative certificate paths are relative to the config file, wherever edgelb is started from.
+  const config = withAbsoluteTlsPaths(result.config, dirname(path));
+  const problems = await tlsFileProblems(config);
+  if (problems.length > 0) throw new ConfigError(problems, file);
+  return config;
 }

@@ -4,6 +4,7 @@ import type { HealthStore } from '../core/health-store.ts';
 import type { Pool } from '../core/peer.ts';
 import { probeLogEvents } from '../prober/probe-log.ts';
 import { ProbeScheduler } from '../prober/scheduler.ts';
+import type { CheckTls } from '../prober/http-check.ts';
 import { MemoryHealthStore } from '../store/memory.ts';
 import { RedisHealthStore } from '../store/redis-health-store.ts';
 import { sharedStoreLocation } from './shared-store-location.ts';
@@ -19,7 +20,9 @@ export interface HealthSource {
  * Without: the embedded store and prober. Either way every peer's health is known (or the last
  * known set is loaded) before the listeners open, so the first request already sees it.
  */
-export async function startHealth(config: Config, pools: readonly Pool[], log: Logger): Promise<HealthSource> {
+export async function startHealth(
+  config: Config, pools: readonly Pool[], log: Logger, checkTls: ReadonlyMap<string, CheckTls>,
+): Promise<HealthSource> {
   if (config.redis !== undefined) {
     const location = sharedStoreLocation(config, 'edge');
     if ('error' in location) throw new Error(location.error);
@@ -27,7 +30,7 @@ export async function startHealth(config: Config, pools: readonly Pool[], log: L
     return { store, stop: () => store.close() };
   }
   const store = new MemoryHealthStore(pools);
-  const prober = new ProbeScheduler(pools, store, probeLogEvents(log));
+  const prober = new ProbeScheduler(pools, store, probeLogEvents(log), checkTls);
   await prober.start();
   return { store, stop: async () => prober.stop() };
 }

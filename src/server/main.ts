@@ -4,6 +4,8 @@ import { HELP, parseCli, type CliOptions } from './cli-args.ts';
 import { loadConfigFile } from './config-file.ts';
 import { createLogger, flushLogs } from './logger.ts';
 import { runEmbedded } from './run-embedded.ts';
+import { upstreamTlsByPool } from './upstream-tls.ts';
+import { buildPools } from '../core/peer.ts';
 import { sharedStoreLocation } from './shared-store-location.ts';
 import { runProber } from '../prober/run-prober.ts';
 import { runStatus } from './run-status.ts';
@@ -64,7 +66,9 @@ async function main(argv: readonly string[]): Promise<number> {
 
   let running;
   try {
-    running = options.command === 'probe' ? await runProber(config, shared!, log, options.id) : await runEmbedded(config, log);
+    running = options.command === 'probe'
+      ? await runProber(config, shared!, log, options.id, upstreamTlsByPool(buildPools(config.upstreams)))
+      : await runEmbedded(config, log);
   } catch (error) {
     log.fatal({ error: describeError(error) }, 'cannot start');
     flushLogs(log);
@@ -92,6 +96,13 @@ async function main(argv: readonly string[]): Promise<number> {
       });
     };
     for (const signal of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(signal, shutdown);
+
+    // SIGHUP re-reads the TLS certificates (they are also reloaded when their files change).
+    process.on('SIGHUP', () => {
+      if (!('reloadCertificates' in running)) return;
+      log.info({ signal: 'SIGHUP' }, 'reloading certificates');
+      void running.reloadCertificates();
+    });
   });
 }
 

@@ -7,6 +7,7 @@ import { createBalancer } from '../edge/balancer.ts';
 import { NodeForwarder } from '../edge/node-forwarder.ts';
 import { NodeListeners } from '../edge/node.ts';
 import { startHealth } from './health-source.ts';
+import { upstreamTlsByPool } from './upstream-tls.ts';
 
 /** How much longer than the slowest peer's read timeout a client connection may stay idle. */
 const CLIENT_IDLE_MARGIN_MS = 1_000;
@@ -21,6 +22,8 @@ function clientIdleTimeout(pools: readonly Pool[]): number {
 /** A running balancer; `stop` is the graceful shutdown. */
 export interface RunningBalancer {
   stop(): Promise<{ forced: boolean }>;
+  /** Re-reads the TLS listeners' certificate files (a broken one is logged and the old one kept). */
+  reloadCertificates(): Promise<void>;
 }
 
 /**
@@ -30,9 +33,10 @@ export interface RunningBalancer {
  */
 export async function runEmbedded(config: Config, log: Logger): Promise<RunningBalancer> {
   const pools = buildPools(config.upstreams);
-  const health = await startHealth(config, pools, log);
+  const upstreamTls = upstreamTlsByPool(pools);
+  const health = await startHealth(config, pools, log, upstreamTls);
   const store = health.store;
-  const forwarder = new NodeForwarder(pools, log);
+  const forwarder = new NodeForwarder(pools, log, upstreamTls);
   const app = createBalancer({ pools, store, forwarder, log });
   let listeners: NodeListeners;
   try {
@@ -57,5 +61,6 @@ export async function runEmbedded(config: Config, log: Logger): Promise<RunningB
       await forwarder.close({ force: result.forced });
       return result;
     },
+    reloadCertificates: () => listeners.reloadCertificates(),
   };
 }

@@ -1,0 +1,56 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import type { Log } from '../core/log.ts';
+import type { ServerCertificates } from './server-certificates.ts';
+
+export type AnyRequestListener = (
+  incoming: IncomingMessage | Http2ServerRequest,
+  outgoing: ServerResponse | Http2ServerResponse,
+) => unknown;
+
+/** Streams one HTTP/2 client may have open at once (nginx allows 128; Node alone, unbounded). */
+const MAX_CONCURRENT_STREAMS = 128;
+
+const OPEN_SOCKETS = Symbol('edgelb.openSockets');
+/** An HTTP/2 server with HTTP/1.1 allowed also has the idle timeout and sweep of an HTTP/1.1 one. */
+export type Http2Listener = Http2SecureServer & { timeout: number; requestTimeout: number; closeIdleConnections(): void };
+type TrackedServer = Http2Listener & { [OPEN_SOCKETS]?: Set<TLSSocket> };
+
+/**
+ * A TLS listener's server: HTTPS, or with `h2` HTTP/2 offered by ALPN next to HTTP/1.1 on the
+ * same port, both handed to the same request listener. The certificate comes from SNI; a reloaded
+ * default certificate replaces the server's own context, which clients without SNI get.
+ */
+export function createTlsServer(certificates: ServerCertificates, h2: boolean, listener: AnyRequestListener, log: Log): HttpsServer | Http2Listener {
+  const options = { ...certificates.defaultOptions(), SNICallback: certificates.sniCallback };
+  const server = h2
+    ? createSecureServer({ ...options, allowHTTP1: true, settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } }, listener)
+    : createHttpsServer({ ...options, ALPNProtocols: ['http/1.1'], requestTimeout: 0 }, listener);
+  certificates.onDefaultChange((defaults) => server.setSecureContext(defaults));
+  // Handshakes that fail (an old protocol, no common cipher, a port scan) are the client's problem.
+  server.on('tlsClientError', (error: NodeJS.ErrnoException) => log.debug({ reason: error.code ?? error.message }, 'TLS handshake failed'));
+  if (h2) {
+    const http2Server = server as TrackedServer;
+    // As for plain HTTP/1.1: the idle timeout and the upstream read timeout bound the waits.
+    http2Server.requestTimeout = 0;
+    const sockets = (http2Server[OPEN_SOCKETS] = new Set());
+    http2Server.on('secureConnection', (socket: TLSSocket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+    http2Server.on('sessionError', (error: NodeJS.ErrnoException) => log.debug({ reason: error.code ?? error.message }, 'HTTP/2 session error'));
+  }
+  return server as HttpsServer | Http2Listener;
+}
+
+/**
+ * Cuts every connection still open on a listener (the end of a graceful shutdown). An HTTP/2
+ * server has no `closeAllConnections`, so it cuts the sockets it tracked.
+ */
+export function closeAllConnections(server: object & { closeAllConnections?: () => void }): void {
+  const sockets = (server as TrackedServer)[OPEN_SOCKETS];
+  if (sockets !== undefined) for (const socket of sockets) socket.destroy();
+  else server.closeAllConnections?.();
+}
