@@ -143,7 +143,7 @@ describe('shared health in Redis', () => {
     server.pause();
     let resumedAt = 0;
     try {
-      await waitForLog(edge!, 'redis unreachable; serving the last known healthy set');
+      for (const each of edges) await waitForLog(each, 'redis unreachable; serving the last known healthy set', {}, 0, 20_000);
       await waitForLog(prober, 'redis unreachable; checks go on and the full state is written when it returns');
       await upstreams[0]!.kill();
       await waitForLog(prober, 'peer down', { peer: upstreams[0]!.address });
@@ -153,10 +153,11 @@ describe('shared health in Redis', () => {
       resumedAt = Date.now();
       server.resume();
     }
-    await waitForLog(prober, 'redis reachable again; full state rewritten', {}, resumedAt);
+    // Generous deadlines: reconnections back off, and a loaded machine stretches them.
+    await waitForLog(prober, 'redis reachable again; full state rewritten', {}, resumedAt, 20_000);
     for (const edge of edges) {
-      await waitForLog(edge, 'redis reachable again', {}, resumedAt);
-      await waitForLog(edge, 'peer down', { peer: upstreams[0]!.address }, resumedAt);
+      await waitForLog(edge, 'redis reachable again', {}, resumedAt, 20_000);
+      await waitForLog(edge, 'peer down', { peer: upstreams[0]!.address }, resumedAt, 20_000);
     }
     assert.ok(edges.every(alive) && alive(prober as unknown as Edgelb), 'every process still runs');
   });
