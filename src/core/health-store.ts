@@ -12,4 +12,7 @@ export interface HealthStore {
   /** Records a prober's verdict on a peer. */
   setState(peer: Peer, state: PeerState): void;
   state(peer: Peer): PeerState | undefined;
+  /** Takes a peer out of rotation (or back): no new requests, whatever its health. */
+  setDrained(peer: Peer, drained: boolean): void;
+  isDrained(peer: Peer): boolean;
 }

@@ -48,6 +48,11 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
     return this.#draining;
   }
 
+  /** Requests sent or queued to the peer and not finished yet (undici keeps the count). */
+  inFlight(peer: Peer): number {
+    return this.#dispatchers.get(peer)?.stats.size ?? 0;
+  }
+
   dispatcherFor(peer: Peer): UndiciPool {
     return this.#dispatchers.get(peer)!;
   }

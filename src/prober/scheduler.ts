@@ -11,6 +11,8 @@ export interface ProbeEvents {
   onFlip?(peer: Peer, up: boolean, reason: string | undefined): void;
   /** A check could not be made for a local reason and was not counted (see `inconclusive`). */
   onInconclusive?(peer: Peer, reason: string | undefined): void;
+  /** A check was made and counted: its result and how long it took. */
+  onCheck?(peer: Peer, result: CheckResult): void;
 }
 
 /**
@@ -86,6 +88,7 @@ export class ProbeScheduler {
       this.#events.onInconclusive?.(peer, result.reason);
       return;
     }
+    this.#events.onCheck?.(peer, result);
     const now = Date.now();
     const { up, changed } = threshold.observe(result.ok);
     const previous = this.#store.state(peer);

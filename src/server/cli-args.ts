@@ -1,7 +1,10 @@
 import { parseArgs } from 'node:util';
 
 export interface CliOptions {
-  readonly command: 'run';
+  readonly command: 'run' | 'drain' | 'undrain';
+  /** drain/undrain: which peer (`host:port` as configured) of which pool. */
+  readonly pool?: string;
+  readonly peer?: string;
   readonly conf: string | undefined;
   readonly daemon: boolean;
   readonly upgrade: boolean;
@@ -15,6 +18,10 @@ export const HELP = `edgelb: an HTTP load balancer
 Usage:
   edgelb [-c FILE] [-d] [-u] [-t]     run the load balancer
   edgelb -t -c FILE                   check the config file and exit
+  edgelb drain POOL PEER [-c FILE]    take a peer out of rotation (in-flight requests finish)
+  edgelb undrain POOL PEER [-c FILE]  put it back
+                                      (through the admin listener of FILE; without -c,
+                                      127.0.0.1:9900 without a token)
 
 Options:
   -c, --conf FILE   the YAML config file (see examples/demo.yaml)
@@ -47,9 +54,16 @@ export function parseCli(argv: readonly string[]): CliOptions {
       version: { type: 'boolean', short: 'V', default: false },
     },
   });
-  if (positionals.length > 0) throw new Error(`unknown command "${positionals[0]}"`);
+  const [command, ...operands] = positionals;
+  const peerCommand = command === 'drain' || command === 'undrain' ? command : undefined;
+  if (command !== undefined && peerCommand === undefined) throw new Error(`unknown command "${command}"`);
+  if (peerCommand !== undefined && operands.length !== 2) {
+    throw new Error(`${peerCommand} needs a pool and a peer: edgelb ${peerCommand} POOL HOST:PORT`);
+  }
   return {
-    command: 'run',
+    command: peerCommand ?? 'run',
+    pool: operands[0],
+    peer: operands[1],
     conf: values.conf,
     daemon: values.daemon,
     upgrade: values.upgrade,

@@ -4,12 +4,13 @@ import type { Peer, Pool } from '../core/peer.ts';
 
 /**
  * The embedded store: health lives in this process. The healthy list of each pool is rebuilt
- * only when a peer flips, so the request path reads a ready array.
+ * only when a peer flips or is drained, so the request path reads a ready array.
  */
 export class MemoryHealthStore implements HealthStore {
   readonly #pools = new Map<string, readonly Peer[]>();
   readonly #healthy = new Map<string, readonly Peer[]>();
   readonly #states = new Map<Peer, PeerState>();
+  readonly #drained = new Set<Peer>();
 
   constructor(pools: readonly Pool[]) {
     for (const pool of pools) {
@@ -32,8 +33,19 @@ export class MemoryHealthStore implements HealthStore {
     if (previous?.up !== state.up) this.#rebuildHealthy(peer.pool);
   }
 
+  setDrained(peer: Peer, drained: boolean): void {
+    if (drained === this.#drained.has(peer)) return;
+    if (drained) this.#drained.add(peer);
+    else this.#drained.delete(peer);
+    this.#rebuildHealthy(peer.pool);
+  }
+
+  isDrained(peer: Peer): boolean {
+    return this.#drained.has(peer);
+  }
+
   #rebuildHealthy(pool: string): void {
     const peers = this.#pools.get(pool) ?? [];
-    this.#healthy.set(pool, peers.filter((peer) => this.#states.get(peer)?.up !== false));
+    this.#healthy.set(pool, peers.filter((peer) => this.#states.get(peer)?.up !== false && !this.#drained.has(peer)));
   }
 }

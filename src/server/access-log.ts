@@ -1,0 +1,83 @@
+import { openSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import pino, { type Logger } from 'pino';
+import { describeError } from '../core/errors.ts';
+import type { Log } from '../core/log.ts';
+import type { Exchange } from '../edge/exchange.ts';
+import type { RequestObserver } from '../edge/request-observer.ts';
+
+/**
+ * The access log: one JSON line per request, written through pino to an asynchronous
+ * destination (stdout by default, as nginx's container images do, or an appended file), so
+ * writing never waits on the disk or the reader. Independent of `LOG_LEVEL`, like nginx's. A
+ * file is opened (created, appended to) at start, so a path that cannot be written stops the
+ * start with a clear error; rotate it with copy-and-truncate.
+ */
+export class AccessLog implements RequestObserver {
+  readonly #log: Logger;
+  readonly #destination: ReturnType<typeof pino.destination>;
+
+  constructor(destination: true | string, log: Log) {
+    const fd = destination === true ? 1 : openFile(destination);
+    this.#destination = pino.destination({ dest: fd, sync: false });
+    let failed = false;
+    // A full disk or a closed stdout costs access log lines, never the process.
+    this.#destination.on('error', (error: unknown) => {
+      if (!failed) log.error({ error: describeError(error) }, 'cannot write the access log');
+      failed = true;
+    });
+    this.#log = pino(
+      {
+        base: undefined,
+        // No level field (every line is the same kind), so the time opens the line without a comma.
+        formatters: { level: () => ({}) },
+        timestamp: () => `"time":"${new Date().toISOString()}"`,
+      },
+      this.#destination,
+    );
+  }
+
+  requestDone(exchange: Exchange): void {
+    const incoming = (exchange.context.env as { incoming: IncomingMessage }).incoming;
+    const clientRequestId = incoming.headers['x-request-id'];
+    this.#log.info({
+      requestId: exchange.idFrom(typeof clientRequestId === 'string' ? clientRequestId : undefined),
+      client: incoming.socket.remoteAddress,
+      method: incoming.method,
+      path: incoming.url,
+      status: exchange.status,
+      bytesIn: exchange.bytesIn,
+      bytesOut: exchange.bytesOut,
+      pool: exchange.pool.name,
+      peer: exchange.peer?.id,
+      upstreamConnectMs: milliseconds(exchange.upstreamConnectMs),
+      upstreamHeaderMs: milliseconds(exchange.upstreamHeaderMs),
+      upstreamTotalMs: milliseconds(exchange.upstreamTotalMs),
+      durationMs: milliseconds(performance.now() - exchange.startedAt),
+      retries: Math.max(0, exchange.attempts - 1),
+      error: exchange.error,
+    });
+  }
+
+  /** Writes out buffered lines; call it before the process exits. */
+  flush(): void {
+    try {
+      this.#destination.flushSync();
+    } catch {
+      // Nothing more can be done about a log that cannot be written at exit.
+    }
+  }
+}
+
+function openFile(path: string): number {
+  try {
+    return openSync(path, 'a');
+  } catch (error) {
+    throw new Error(`access_log: cannot open "${path}": ${describeError(error)}`);
+  }
+}
+
+/** Microsecond precision is plenty; -1 (not reached) leaves the field out. */
+function milliseconds(value: number): number | undefined {
+  return value < 0 ? undefined : Math.round(value * 1000) / 1000;
+}
