@@ -95,6 +95,11 @@ export class Metrics implements RequestObserver {
       (sources.store.isDrained(peer) ? 1 : 0));
     perPeer('edgelb_upstream_requests_in_flight', 'Requests sent or queued to the peer and not finished.', (peer) => sources.inFlight(peer));
     collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters, which Prometheus's linter rejects; `nodejs_active_handles`
+    // and its siblings carry the same numbers by type.
+    for (const misnamed of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      this.registry.removeSingleMetric(misnamed);
+    }
   }
 
   requestDone(exchange: Exchange): void {
