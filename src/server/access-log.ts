@@ -5,6 +5,7 @@ import { describeError } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
 import type { Exchange } from '../edge/exchange.ts';
 import type { RequestObserver } from '../edge/request-observer.ts';
+import { LineBatch } from './line-batch.ts';
 
 /**
  * The access log: one JSON line per request, written through pino to an asynchronous
@@ -15,23 +16,26 @@ import type { RequestObserver } from '../edge/request-observer.ts';
  */
 export class AccessLog implements RequestObserver {
   readonly #log: Logger;
-  readonly #destination: ReturnType<typeof pino.destination>;
+  readonly #destination: LineBatch;
 
-  constructor(destination: true | string, log: Log) {
-    const fd = destination === true ? 1 : openFile(destination);
-    this.#destination = pino.destination({ dest: fd, sync: false });
+  constructor(target: true | string, log: Log) {
+    const fd = target === true ? 1 : openFile(target);
+    const destination = pino.destination({ dest: fd, sync: false });
+    // Lines are written in batches, at least every 200 ms, like nginx's access_log `buffer` and `flush`.
+    this.#destination = new LineBatch(destination, 200);
     let failed = false;
     // A full disk or a closed stdout costs access log lines, never the process.
-    this.#destination.on('error', (error: unknown) => {
+    destination.on('error', (error: unknown) => {
       if (!failed) log.error({ error: describeError(error) }, 'cannot write the access log');
       failed = true;
     });
     this.#log = pino(
       {
         base: undefined,
-        // No level field (every line is the same kind), so the time opens the line without a comma.
+        // Every line is of one kind: no level field, so the time opens the line (without a comma).
+        // It is epoch milliseconds, as in edgelb's other log lines; an ISO date would cost 0.8 us.
         formatters: { level: () => ({}) },
-        timestamp: () => `"time":"${new Date().toISOString()}"`,
+        timestamp: () => `"time":${Date.now()}`,
       },
       this.#destination,
     );

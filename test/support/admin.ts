@@ -40,7 +40,7 @@ export function sample(exposition: string, name: string, labels: Record<string, 
 }
 
 export interface AccessLine {
-  time: string;
+  time: number;
   requestId: string;
   client: string;
   method: string;
