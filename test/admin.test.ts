@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
@@ -138,6 +140,22 @@ describe('admin listener', () => {
     assert.equal((await runEdgelb(['-t', '-c', file])).code, 0);
     write({ listen: '[::1]:9900' });
     assert.equal((await runEdgelb(['-t', '-c', file])).code, 0, 'loopback needs no token');
+  });
+
+  it('stops the start, naming the key, when the admin address is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = taken.address() as AddressInfo;
+      const dir = mkdtempSync(join(tmpdir(), 'edgelb-admin-'));
+      const file = join(dir, 'edgelb.yaml');
+      writeFileSync(file, stringify({ listen: ['127.0.0.1:0'], admin: { listen: `127.0.0.1:${port}` }, upstreams: { web: { peers: ['127.0.0.1:9'] } } }));
+      const run = await runEdgelb(['-c', file]);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /cannot start: admin\.listen: EADDRINUSE/);
+    } finally {
+      taken.close();
+    }
   });
 
   it('reports every peer in /status: state, since, last check, reason, requests in flight', async () => {

@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import { describeError } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
 import type { Exchange } from '../edge/exchange.ts';
+import { clientAddress } from '../edge/headers.ts';
 import type { RequestObserver } from '../edge/request-observer.ts';
 import { LineBatch } from './line-batch.ts';
 
@@ -46,7 +47,7 @@ export class AccessLog implements RequestObserver {
     const clientRequestId = incoming.headers['x-request-id'];
     this.#log.info({
       requestId: exchange.idFrom(typeof clientRequestId === 'string' ? clientRequestId : undefined),
-      client: incoming.socket.remoteAddress,
+      client: clientAddress(incoming.socket.remoteAddress),
       method: incoming.method,
       path: incoming.url,
       status: exchange.status,
