@@ -1,9 +1,10 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CheckResult } from '../core/health.ts';
 import type { HealthStore } from '../core/health-store.ts';
 import type { Peer, Pool } from '../core/peer.ts';
 import type { Exchange } from '../edge/exchange.ts';
 import type { RequestObserver } from '../edge/request-observer.ts';
+import { collectProcessMetrics } from './process-metrics.ts';
 
 /** Where the gauges read their values when Prometheus scrapes (nothing is kept up to date for them). */
 export interface MetricSources {
@@ -94,7 +95,7 @@ export class Metrics implements RequestObserver {
     perPeer('edgelb_peer_drained', 'Whether the peer is drained: out of rotation by an operator (1) or not (0).', (peer) =>
       (sources.store.isDrained(peer) ? 1 : 0));
     perPeer('edgelb_upstream_requests_in_flight', 'Requests sent or queued to the peer and not finished.', (peer) => sources.inFlight(peer));
-    collectDefaultMetrics({ register: this.registry });
+    collectProcessMetrics(this.registry);
     // Gauges named like counters, which Prometheus's linter rejects; `nodejs_active_handles`
     // and its siblings carry the same numbers by type.
     for (const misnamed of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
