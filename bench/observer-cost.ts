@@ -62,7 +62,7 @@ try {
   const baseline = await measure(undefined);
   const logged = await measure(accessLog);
   const measured = await measure(metrics);
-  accessLog.flush();
+  await accessLog.close();
   console.log(`${requests} requests; CPU per request beyond building the exchange (${baseline.toFixed(2)} us):`);
   console.log(`  access log line (pino, batched, to a file)    : ${(logged - baseline).toFixed(2)} us, ${(statSync(file).size / (2 * requests)).toFixed(0)} bytes`);
   console.log(`  metrics (prom-client counter + histogram):       ${(measured - baseline).toFixed(2)} us`);

@@ -133,6 +133,37 @@ describe('access log', () => {
     assert.deepEqual(await run(false), []);
   });
 
+  it('a reader that stops reading holds no request up, and gets every line once it reads again', async () => {
+    const upstream = await startUpstream('a');
+    const dir = mkdtempSync(join(tmpdir(), 'edgelb-access-'));
+    const config = join(dir, 'edgelb.yaml');
+    writeFileSync(config, stringify({ listen: ['127.0.0.1:0'], upstreams: { web: { peers: [upstream.address] } } }));
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/edgelb.js', import.meta.url)), '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Nobody reads stdout for now: once the pipe and this side's buffer are full, writes stall.
+    child.stdout.pause();
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const port = await waitFor('edgelb to serve', () => /"listen":\["127\.0\.0\.1:(\d+)"\]/.exec(stderr)?.[1]);
+      // About 1.5 MB of log lines, far more than the pipe and the paused stream's buffer hold.
+      const path = `/${'x'.repeat(400)}`;
+      for (let i = 0; i < 3000; i++) {
+        const res = await fetch(`http://127.0.0.1:${port}${path}`);
+        assert.equal(res.status, 200);
+        await res.arrayBuffer();
+      }
+      let stdout = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stdout.resume();
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      assert.equal(stdout.split('\n').filter((line) => line.includes(path)).length, 3000, 'no line was lost');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('stops the start, naming the key, when the log file cannot be opened', async () => {
     const upstream = await startUpstream('a');
     await assert.rejects(

@@ -15,13 +15,17 @@ import { LineBatch } from './line-batch.ts';
  * file is opened (created, appended to) at start, so a path that cannot be written stops the
  * start with a clear error; rotate it with copy-and-truncate.
  */
+const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
+
 export class AccessLog implements RequestObserver {
   readonly #log: Logger;
   readonly #destination: LineBatch;
 
   constructor(target: true | string, log: Log) {
     const fd = target === true ? 1 : openFile(target);
-    const destination = pino.destination({ dest: fd, sync: false });
+    // A reader that stops reading (a stuck pipe, a hung disk) costs lines beyond 16 MiB of backlog,
+    // never memory without bound.
+    const destination = pino.destination({ dest: fd, sync: false, maxLength: MAX_BACKLOG_BYTES });
     // Lines are written in batches, at least every 200 ms, like nginx's access_log `buffer` and `flush`.
     this.#destination = new LineBatch(destination, 200);
     let failed = false;
@@ -29,6 +33,13 @@ export class AccessLog implements RequestObserver {
     destination.on('error', (error: unknown) => {
       if (!failed) log.error({ error: describeError(error) }, 'cannot write the access log');
       failed = true;
+    });
+    let droppingSince = 0;
+    destination.on('drop', () => {
+      const now = Date.now();
+      if (now - droppingSince < 60_000) return;
+      droppingSince = now;
+      log.warn({ backlogBytes: MAX_BACKLOG_BYTES }, 'the access log cannot be written fast enough; dropping lines');
     });
     this.#log = pino(
       {
@@ -64,13 +75,9 @@ export class AccessLog implements RequestObserver {
     });
   }
 
-  /** Writes out buffered lines; call it before the process exits. */
-  flush(): void {
-    try {
-      this.#destination.flushSync();
-    } catch {
-      // Nothing more can be done about a log that cannot be written at exit.
-    }
+  /** Writes out buffered lines and closes the log; call it before the process exits. */
+  close(): Promise<void> {
+    return this.#destination.close(2000);
   }
 }
 

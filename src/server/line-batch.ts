@@ -25,10 +25,28 @@ export class LineBatch {
     return true;
   }
 
-  /** Writes out everything now, synchronously; for the exit. */
-  flushSync(): void {
+  /**
+   * Writes out what is left and closes the destination, waiting at most `timeoutMs`: a reader
+   * that stopped reading must not hold the exit up (a synchronous flush would wait for it forever).
+   */
+  close(timeoutMs: number): Promise<void> {
+    clearInterval(this.#timer);
     this.#handOver();
-    this.#destination.flushSync();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        // Destroyed, pino's exit hook does not try a synchronous flush to the stuck reader either.
+        this.#destination.destroy();
+        resolve();
+      }, timeoutMs);
+      timer.unref();
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#destination.once('close', done);
+      this.#destination.once('error', done);
+      this.#destination.end();
+    });
   }
 
   #handOver(): void {

@@ -78,7 +78,7 @@ export class Observability {
 
   async close(): Promise<void> {
     await this.#admin?.close();
-    this.#accessLog?.flush();
+    await this.#accessLog?.close();
   }
 
   #inFlight(peer: Peer): number {
