@@ -16,6 +16,18 @@ function lineFor(file: string, requestId: string): Promise<AccessLine> {
   return waitFor(`the access log line of ${requestId}`, () => accessLines(file).find((line) => line.requestId === requestId));
 }
 
+/** edgelb with its stdout (where the access log goes by default) piped to this test. */
+function spawnWithStdout(config: Record<string, unknown>) {
+  const file = join(mkdtempSync(join(tmpdir(), 'edgelb-access-')), 'edgelb.yaml');
+  writeFileSync(file, stringify({ listen: ['127.0.0.1:0'], ...config }));
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/edgelb.js', import.meta.url)), '-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+  const port = waitFor('edgelb to serve', () => /"listen":\["127\.0\.0\.1:(\d+)"\]/.exec(stderr)?.[1]);
+  return { child, exited, port };
+}
+
 describe('access log', () => {
   afterEach(killAll);
   after(killAll);
@@ -107,24 +119,17 @@ describe('access log', () => {
   it('goes to stdout by default, and can be switched off', async () => {
     const upstream = await startUpstream('a');
     const run = async (accessLog: boolean | undefined) => {
-      const dir = mkdtempSync(join(tmpdir(), 'edgelb-access-'));
-      const config = join(dir, 'edgelb.yaml');
-      writeFileSync(config, stringify({ listen: ['127.0.0.1:0'], access_log: accessLog, upstreams: { web: { peers: [upstream.address] } } }));
-      const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/edgelb.js', import.meta.url)), '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const { child, exited, port } = spawnWithStdout({ access_log: accessLog, upstreams: { web: { peers: [upstream.address] } } });
       let stdout = '';
-      let stderr = '';
       child.stdout.on('data', (chunk) => (stdout += chunk));
-      child.stderr.on('data', (chunk) => (stderr += chunk));
-      const closed = new Promise((resolve) => child.once('close', resolve));
       try {
-        const port = await waitFor('edgelb to serve', () => /"listen":\["127\.0\.0\.1:(\d+)"\]/.exec(stderr)?.[1]);
-        const res = await fetch(`http://127.0.0.1:${port}/stdout`, { headers: { 'x-request-id': 'on-stdout' } });
+        const res = await fetch(`http://127.0.0.1:${await port}/stdout`, { headers: { 'x-request-id': 'on-stdout' } });
         assert.equal(res.status, 200);
         await res.text();
       } finally {
         // A graceful stop writes out whatever the log still buffers.
         child.kill('SIGTERM');
-        await closed;
+        await exited;
       }
       return stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as AccessLine);
     };
@@ -135,21 +140,14 @@ describe('access log', () => {
 
   it('a reader that stops reading holds no request up, and gets every line once it reads again', async () => {
     const upstream = await startUpstream('a');
-    const dir = mkdtempSync(join(tmpdir(), 'edgelb-access-'));
-    const config = join(dir, 'edgelb.yaml');
-    writeFileSync(config, stringify({ listen: ['127.0.0.1:0'], upstreams: { web: { peers: [upstream.address] } } }));
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/edgelb.js', import.meta.url)), '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, exited, port } = spawnWithStdout({ upstreams: { web: { peers: [upstream.address] } } });
     // Nobody reads stdout for now: once the pipe and this side's buffer are full, writes stall.
     child.stdout.pause();
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
-      const port = await waitFor('edgelb to serve', () => /"listen":\["127\.0\.0\.1:(\d+)"\]/.exec(stderr)?.[1]);
       // About 1.5 MB of log lines, far more than the pipe and the paused stream's buffer hold.
       const path = `/${'x'.repeat(400)}`;
       for (let i = 0; i < 3000; i++) {
-        const res = await fetch(`http://127.0.0.1:${port}${path}`);
+        const res = await fetch(`http://127.0.0.1:${await port}${path}`);
         assert.equal(res.status, 200);
         await res.arrayBuffer();
       }
