@@ -92,7 +92,8 @@ export async function startEdgelb(config: Record<string, unknown>, env: Record<s
   const configFile = join(dir, 'edgelb.yaml');
   writeFileSync(configFile, stringify({ listen: ['127.0.0.1:0'], ...config }));
   const child = track(spawn(process.execPath, [join(root, 'bin/edgelb.js'), '-c', configFile], {
-    stdio: ['ignore', 'inherit', 'pipe'],
+    // stdout carries the access log, one line per request: noise in the test report.
+    stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, LOG_LEVEL: 'debug', ...env },
   }));
   const logs: LogLine[] = [];
