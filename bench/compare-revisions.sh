@@ -5,6 +5,8 @@
 #
 #   bench/compare-revisions.sh REV_A REV_B [ROUNDS]     (REV may be WORK: the working tree)
 #   SECONDS_PER_RUN=4 PORT_BASE=19080 bench/compare-revisions.sh HEAD~1 HEAD 5
+#   CONFIG_B='access_log: false' bench/compare-revisions.sh main WORK   (config lines for one side)
+# edgelb's stdout (the access log, by default) goes to a file, as a production log would.
 set -euo pipefail
 rev_a=${1:?REV_A}; rev_b=${2:?REV_B}; rounds=${3:-5}
 secs=${SECONDS_PER_RUN:-4}; base=${PORT_BASE:-19080}
@@ -28,12 +30,16 @@ http {
   server { listen 127.0.0.1:$((base + 3)); location / { return 200 "ok"; } }
 }
 NGINX
-cat > "$work/edgelb.yaml" <<YAML
+for side in A B; do
+  extra_var="CONFIG_$side"
+  cat > "$work/edgelb-$side.yaml" <<YAML
 listen: ["127.0.0.1:$base"]
 upstreams:
   default:
     peers: ["127.0.0.1:$((base + 1))", "127.0.0.1:$((base + 2))", "127.0.0.1:$((base + 3))"]
+${!extra_var:-}
 YAML
+done
 /usr/sbin/nginx -c "$work/nginx.conf" -p "$work"
 # The upstreams share CPU 0 with wrk so that nothing but edgelb runs on CPU 1.
 for pid in $(pgrep -f "nginx -c $work/nginx.conf") $(pgrep -P "$(cat "$work/nginx.pid")"); do taskset -pc 0 "$pid" >/dev/null; done
@@ -51,7 +57,7 @@ checkout A "$rev_a"
 checkout B "$rev_b"
 
 run() {
-  LOG_LEVEL=warn taskset -c 1 "$node" "$work/$1/bin/edgelb.js" -c "$work/edgelb.yaml" &
+  LOG_LEVEL=warn taskset -c 1 "$node" "$work/$1/bin/edgelb.js" -c "$work/edgelb-$1.yaml" >"$work/stdout-$1.log" &
   local pid=$!
   for _ in $(seq 100); do curl -s -o /dev/null "127.0.0.1:$base" && break; sleep 0.1; done
   taskset -c 0 wrk -t1 -c64 -d2s "http://127.0.0.1:$base/" >/dev/null
@@ -65,6 +71,7 @@ run() {
   # /proc/PID/stat counts clock ticks of 10 ms.
   echo "$1 rps=$rps cpu_us_per_req=$(awk -v t=$((after - before)) -v n="$requests" 'BEGIN {printf "%.1f", t * 10000 / n}') $(grep VmHWM "/proc/$pid/status" | tr -s ' \t' ' ')"
   kill -TERM "$pid"; wait "$pid" || true
+  rm -f "$work/stdout-$1.log"
 }
 
 for _ in $(seq "$rounds"); do run A; run B; done | tee "$work/runs.txt"

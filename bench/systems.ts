@@ -101,6 +101,7 @@ export const SYSTEMS: readonly SystemSpec[] = [
         config,
         `version: 1
 listen: ["127.0.0.1:${ctx.port}"]
+access_log: false   # as nginx and HAProxy run here: no access log
 upstreams:
   default:
     peers: [${peers}]

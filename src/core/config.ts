@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseAddress, type Address } from './address.ts';
+import { isLoopback, parseAddress, type Address } from './address.ts';
 import { MAX_DURATION_MS, parseDuration } from './duration.ts';
 import { parseRedisUrl } from './redis-url.ts';
 
@@ -116,6 +116,18 @@ const listener = z.preprocess(
     .transform((l) => ({ ...l.addr, tls: l.tls, h2: l.h2 })),
 );
 
+/** The admin listener (metrics, status, dashboard, draining); off unless configured. */
+const admin = z
+  .strictObject({
+    listen: addressOf({ allowPortZero: true }),
+    /** Sent by clients as `Authorization: Bearer TOKEN`. */
+    token: z.string().regex(/^[\x21-\x7e]{16,}$/, 'must be at least 16 visible ASCII characters, no spaces').optional(),
+  })
+  .refine((settings) => settings.token !== undefined || isLoopback(settings.listen.host), {
+    message: 'required when admin.listen is not a loopback address (127.0.0.1, ::1, localhost)',
+    path: ['token'],
+  });
+
 export const configSchema = z.strictObject({
   version: z.literal(1, 'only version 1 exists').default(1),
   threads: z.int().min(1).default(1),
@@ -128,6 +140,9 @@ export const configSchema = z.strictObject({
   upstreams: z
     .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'pool names use letters, digits, "_", "." and "-"'), pool, 'required: a map of pools, each with peers')
     .refine((pools) => Object.keys(pools).length > 0, 'needs at least one pool'),
+  /** One JSON line per request: `true` on stdout, a file path, or `false` for none. */
+  access_log: z.union([z.boolean(), z.string().min(1)]).default(true),
+  admin: admin.optional(),
   /** The shared health store; absent: embedded mode (in-memory store, prober in this process). */
   redis: redisUrl.optional(),
   /** Prefix of every Redis key and channel, so several fleets can share one Redis. */

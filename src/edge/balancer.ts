@@ -4,9 +4,10 @@ import { describeError, noHealthyPeer, ProxyError } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
 import type { Pool } from '../core/peer.ts';
 import { createSelection, type Selection } from '../core/selection/index.ts';
-import { errorResponse } from './error-response.ts';
+import { errorReply } from './error-response.ts';
 import { Exchange } from './exchange.ts';
 import type { Forwarder } from './forwarder.ts';
+import type { RequestObserver } from './request-observer.ts';
 
 export interface BalancerOptions<E extends Env> {
   /** The configured pools; the first one is the default route. */
@@ -14,6 +15,8 @@ export interface BalancerOptions<E extends Env> {
   readonly store: HealthStore;
   readonly forwarder: Forwarder<E>;
   readonly log: Log;
+  /** Told about every request once it is over. */
+  readonly observer?: RequestObserver;
 }
 
 /**
@@ -22,7 +25,7 @@ export interface BalancerOptions<E extends Env> {
  * forwarder. Proxy errors become responses here, in one place.
  */
 export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono<E> {
-  const { store, forwarder, log } = options;
+  const { store, forwarder, log, observer } = options;
   const pool = options.pools[0];
   if (pool === undefined) throw new Error('createBalancer needs at least one pool');
   const selection: Selection = createSelection(pool.config.selection);
@@ -36,7 +39,18 @@ export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono
       { requestId: exchange.id, pool: pool.name, status: proxyError.status, reason: proxyError.message, cause: describeError(proxyError.cause) },
       'request failed',
     );
-    return errorResponse(proxyError, exchange.id, retryAfterSeconds);
+    const reply = errorReply(proxyError, exchange.id, retryAfterSeconds);
+    if (observer !== undefined) {
+      exchange.status = reply.status;
+      exchange.bytesOut = reply.body.length;
+      exchange.error = proxyError.message;
+      observer.requestDone(exchange);
+    }
+    return new Response(reply.body, { status: reply.status, headers: reply.headers });
+  };
+  const done = (exchange: Exchange, response: Response): Response => {
+    observer?.requestDone(exchange);
+    return response;
   };
 
   const app = new Hono<E>();
@@ -46,7 +60,7 @@ export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono
     if (healthy.length === 0) {
       return fail(exchange, noHealthyPeer(pool.name));
     }
-    return forwarder.forward(c, exchange).catch((error: unknown) => fail(exchange, error));
+    return forwarder.forward(c, exchange).then((response) => done(exchange, response), (error: unknown) => fail(exchange, error));
   });
   return app;
 }

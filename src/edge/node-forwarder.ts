@@ -68,6 +68,11 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
     return this.#draining;
   }
 
+  /** Requests sent or queued to the peer and not finished yet (undici keeps the count). */
+  inFlight(peer: Peer): number {
+    return this.#dispatchers.get(peer)?.stats.size ?? 0;
+  }
+
   dispatcherFor(peer: Peer): Dispatcher {
     return this.#targets.get(peer)!;
   }

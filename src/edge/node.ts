@@ -65,6 +65,13 @@ export class NodeListeners {
     return this.#servers.map((server) => server.address() as AddressInfo);
   }
 
+  /** The client connections open on all listeners. */
+  async connectionCount(): Promise<number> {
+    const counts = await Promise.all(this.#servers.map((server) =>
+      new Promise<number>((resolve) => server.getConnections((error, count) => resolve(error ? 0 : count)))));
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
   /**
    * Stops accepting and resolves once every connection has closed. Idle keep-alive connections
    * are closed now and again as in-flight requests finish (their responses already asked the

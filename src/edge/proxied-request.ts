@@ -46,6 +46,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Abortable {
   #responded = false;
   #abortedBy: Error | undefined;
   #resume: (() => void) | undefined;
+  #attemptStartedAt = 0;
 
   constructor(
     runtime: ProxyRuntime,
@@ -82,6 +83,12 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Abortable {
     this.#attempts++;
     this.#peer = peer;
     this.#controller = undefined;
+    const exchange = this.#exchange;
+    exchange.peer = peer;
+    exchange.attempts = this.#attempts;
+    exchange.upstreamConnectMs = exchange.upstreamHeaderMs = -1;
+    // The first attempt starts as the request arrives; only retries need a clock reading.
+    this.#attemptStartedAt = this.#attempts === 1 ? exchange.startedAt : performance.now();
     if (this.#runtime.logPeers) {
       const { pool, id } = this.#exchange;
       this.#runtime.log.debug({ requestId: id, pool: pool.name, peer: peer.id, attempt: this.#attempts }, 'upstream peer');
@@ -99,6 +106,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Abortable {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
+    this.#exchange.upstreamConnectMs = performance.now() - this.#attemptStartedAt;
     if (this.#abortedBy !== undefined) controller.abort(this.#abortedBy);
   }
 
@@ -111,25 +119,33 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Abortable {
     // client still gets a clean 502, since nothing has been sent yet.
     outgoing.writeHead(statusCode, downstreamResponseHeaders(headers));
     this.#responded = true;
+    this.#exchange.status = statusCode;
+    this.#exchange.upstreamHeaderMs = performance.now() - this.#attemptStartedAt;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#exchange.bytesOut += chunk.length;
     if (this.#outgoing.write(chunk)) return;
     controller.pause();
     this.#outgoing.once('drain', (this.#resume ??= () => this.#controller?.resume()));
   }
 
   onResponseEnd(): void {
+    this.#finishAttempt();
     this.#outgoing.end();
     this.#settled();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#finishAttempt();
     const outgoing = this.#outgoing;
     if (this.#responded || this.#abortedBy !== undefined || outgoing.destroyed || this.#incoming.socket.destroyed) {
       // Part of the response (or the client itself) is gone: all that is left is to cut the
       // connection, as the failing peer did, so the client cannot mistake it for a whole answer.
       outgoing.destroy();
+      const exchange = this.#exchange;
+      if (!this.#responded) exchange.status = 499;
+      exchange.error = describeError(this.#abortedBy ?? error);
       this.#settled();
       return;
     }
@@ -138,5 +154,11 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Abortable {
       return;
     }
     this.start(error);
+  }
+
+  #finishAttempt(): void {
+    const exchange = this.#exchange;
+    exchange.upstreamTotalMs = performance.now() - this.#attemptStartedAt;
+    exchange.bytesIn += this.#body?.received ?? 0;
   }
 }

@@ -10,10 +10,16 @@ import { Readable } from 'node:stream';
 export class RequestBody extends Readable {
   readonly #source: Readable;
   #started = false;
+  #received = 0;
 
   constructor(source: Readable) {
     super();
     this.#source = source;
+  }
+
+  /** How many bytes of the client's body were handed on. */
+  get received(): number {
+    return this.#received;
   }
 
   /** Whether any of the client's body may have been sent upstream. */
@@ -40,6 +46,7 @@ export class RequestBody extends Readable {
   }
 
   #onData = (chunk: Buffer): void => {
+    this.#received += chunk.length;
     if (!this.push(chunk)) this.#source.pause();
   };
 

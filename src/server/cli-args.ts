@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
 
 export interface CliOptions {
-  /** `run` the load balancer, `probe` (the standalone prober) or `status` (the shared health). */
-  readonly command: 'run' | 'probe' | 'status';
+  /** `run` the load balancer, `probe` (the standalone prober), `status` (the shared health), or take a peer out of rotation and back. */
+  readonly command: 'run' | 'probe' | 'status' | 'drain' | 'undrain';
+  /** drain/undrain: which peer (`host:port` as configured) of which pool. */
+  readonly pool?: string;
+  readonly peer?: string;
   readonly conf: string | undefined;
   readonly daemon: boolean;
   readonly upgrade: boolean;
@@ -15,7 +18,7 @@ export interface CliOptions {
   readonly id: string | undefined;
 }
 
-const COMMANDS: readonly string[] = ['probe', 'status'] satisfies CliOptions['command'][];
+const COMMANDS: readonly string[] = ['probe', 'status', 'drain', 'undrain'] satisfies CliOptions['command'][];
 
 export const HELP = `edgelb: an HTTP load balancer
 
@@ -24,6 +27,10 @@ Usage:
   edgelb -t -c FILE                   check the config file and exit
   edgelb probe -c FILE [--id NAME]    run only the prober, writing health to redis
   edgelb status -c FILE [--json]      pools, peers, health and live probers, from redis
+  edgelb drain POOL PEER [-c FILE]    take a peer out of rotation (in-flight requests finish)
+  edgelb undrain POOL PEER [-c FILE]  put it back
+                                      (through the admin listener of FILE; without -c,
+                                      127.0.0.1:9900 without a token)
 
 Options:
   -c, --conf FILE   the YAML config file (see examples/demo.yaml)
@@ -60,13 +67,19 @@ export function parseCli(argv: readonly string[]): CliOptions {
       id: { type: 'string' },
     },
   });
-  const [command, ...extra] = positionals;
+  const [command, ...operands] = positionals;
   if (command !== undefined && !COMMANDS.includes(command)) throw new Error(`unknown command "${command}"`);
-  if (extra.length > 0) throw new Error(`unexpected argument "${extra[0]}"`);
+  const peerCommand = command === 'drain' || command === 'undrain' ? command : undefined;
+  if (peerCommand !== undefined && operands.length !== 2) {
+    throw new Error(`${peerCommand} needs a pool and a peer: edgelb ${peerCommand} POOL HOST:PORT`);
+  }
+  if (peerCommand === undefined && operands.length > 0) throw new Error(`unexpected argument "${operands[0]}"`);
   if (values.json && command !== 'status') throw new Error('--json goes with "status"');
   if (values.id !== undefined && command !== 'probe') throw new Error('--id goes with "probe"');
   return {
     command: (command ?? 'run') as CliOptions['command'],
+    pool: operands[0],
+    peer: operands[1],
     conf: values.conf,
     daemon: values.daemon,
     upgrade: values.upgrade,

@@ -3,7 +3,7 @@ import type { Config } from '../core/config.ts';
 import type { HealthStore } from '../core/health-store.ts';
 import type { Pool } from '../core/peer.ts';
 import { probeLogEvents } from '../prober/probe-log.ts';
-import { ProbeScheduler } from '../prober/scheduler.ts';
+import { ProbeScheduler, type ProbeEvents } from '../prober/scheduler.ts';
 import type { CheckTls } from '../prober/http-check.ts';
 import { MemoryHealthStore } from '../store/memory.ts';
 import { RedisHealthStore } from '../store/redis-health-store.ts';
@@ -21,7 +21,7 @@ export interface HealthSource {
  * known set is loaded) before the listeners open, so the first request already sees it.
  */
 export async function startHealth(
-  config: Config, pools: readonly Pool[], log: Logger, checkTls: ReadonlyMap<string, CheckTls>,
+  config: Config, pools: readonly Pool[], log: Logger, checkTls: ReadonlyMap<string, CheckTls>, events: ProbeEvents = {},
 ): Promise<HealthSource> {
   if (config.redis !== undefined) {
     const location = sharedStoreLocation(config, 'edge');
@@ -30,7 +30,7 @@ export async function startHealth(
     return { store, stop: () => store.close() };
   }
   const store = new MemoryHealthStore(pools);
-  const prober = new ProbeScheduler(pools, store, probeLogEvents(log), checkTls);
+  const prober = new ProbeScheduler(pools, store, { ...probeLogEvents(log), ...events }, checkTls);
   await prober.start();
   return { store, stop: async () => prober.stop() };
 }

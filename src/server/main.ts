@@ -2,6 +2,7 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { ConfigError, describeError } from '../core/errors.ts';
 import { HELP, parseCli, type CliOptions } from './cli-args.ts';
 import { loadConfigFile } from './config-file.ts';
+import { runDrainCommand } from './drain-command.ts';
 import { createLogger, flushLogs } from './logger.ts';
 import { runEmbedded } from './run-embedded.ts';
 import { upstreamTlsByPool } from './upstream-tls.ts';
@@ -26,6 +27,9 @@ async function main(argv: readonly string[]): Promise<number> {
   if (options.version) {
     process.stdout.write(`edgelb ${packageJson.version}\n`);
     return 0;
+  }
+  if (options.command === 'drain' || options.command === 'undrain') {
+    return runDrainCommand({ ...options, command: options.command, pool: options.pool!, peer: options.peer! });
   }
   if (options.conf === undefined) {
     process.stderr.write(`edgelb: no config file; pass -c FILE (examples/demo.yaml is one)\n`);

@@ -1,12 +1,14 @@
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import { formatAddress } from '../core/address.ts';
+import { describeError } from '../core/errors.ts';
 import { MAX_DURATION_MS } from '../core/duration.ts';
 import { buildPools, type Pool } from '../core/peer.ts';
 import { createBalancer } from '../edge/balancer.ts';
 import { NodeForwarder } from '../edge/node-forwarder.ts';
 import { NodeListeners } from '../edge/node.ts';
 import { startHealth } from './health-source.ts';
+import { Observability } from './observability.ts';
 import { upstreamTlsByPool } from './upstream-tls.ts';
 
 /** How much longer than the slowest peer's read timeout a client connection may stay idle. */
@@ -34,22 +36,34 @@ export interface RunningBalancer {
 export async function runEmbedded(config: Config, log: Logger): Promise<RunningBalancer> {
   const pools = buildPools(config.upstreams);
   const upstreamTls = upstreamTlsByPool(pools);
-  const health = await startHealth(config, pools, log, upstreamTls);
+  // The prober reports each check's latency to the metrics, which are made once the store exists.
+  let observability: Observability | undefined;
+  const health = await startHealth(config, pools, log, upstreamTls, {
+    onCheck: (peer, state) => observability?.healthChecked(peer, state.latencyMs),
+  });
   const store = health.store;
+  observability = new Observability(config, pools, store, log);
   const forwarder = new NodeForwarder(pools, log, upstreamTls);
-  const app = createBalancer({ pools, store, forwarder, log });
+  const app = createBalancer({ pools, store, forwarder, log, observer: observability.observer });
   let listeners: NodeListeners;
+  let admin: string | undefined;
   try {
     listeners = await NodeListeners.open(app, config.listen, { log, clientIdleTimeoutMs: clientIdleTimeout(pools) });
+    admin = await observability.serve(forwarder, listeners).catch(async (error: unknown) => {
+      await listeners.close(0);
+      throw new Error(`admin.listen: ${describeError(error)}`);
+    });
   } catch (error) {
     await health.stop();
     await forwarder.close();
+    await observability.close();
     throw error;
   }
   log.info(
     {
       listen: listeners.addresses().map((a) => formatAddress({ host: a.address, port: a.port })),
       pools: Object.fromEntries(pools.map((pool) => [pool.name, pool.peers.map((peer) => peer.id)])),
+      admin,
     },
     'edgelb is serving',
   );
@@ -59,6 +73,7 @@ export async function runEmbedded(config: Config, log: Logger): Promise<RunningB
       forwarder.drain();
       const result = await listeners.close(config.grace_period_seconds * 1000);
       await forwarder.close({ force: result.forced });
+      await observability.close();
       return result;
     },
     reloadCertificates: () => listeners.reloadCertificates(),

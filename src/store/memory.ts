@@ -4,7 +4,7 @@ import type { Peer, Pool } from '../core/peer.ts';
 
 /**
  * The embedded store: health lives in this process. The healthy list of each pool is rebuilt
- * only when a peer flips, so the request path reads a ready array.
+ * only when a peer flips or is drained, so the request path reads a ready array.
  */
 export class MemoryHealthStore implements HealthStore {
   readonly #pools = new Map<string, readonly Peer[]>();

@@ -104,7 +104,8 @@ export async function startEdgelbCommand(
   const configFile = join(dir, 'edgelb.yaml');
   writeFileSync(configFile, stringify(config));
   const child = track(spawn(process.execPath, [join(root, 'bin/edgelb.js'), ...command, '-c', configFile], {
-    stdio: ['ignore', 'inherit', 'pipe'],
+    // stdout carries the access log, one line per request: noise in the test report.
+    stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, LOG_LEVEL: 'debug', ...env },
   }));
   const logs: LogLine[] = [];

@@ -1,0 +1,51 @@
+import { Hono, type MiddlewareHandler } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
+import type { Registry } from 'prom-client';
+import type { Peer, Pool } from '../../core/peer.ts';
+import { DASHBOARD_PAGE } from './dashboard-page.ts';
+import type { PeerStatus, StatusReport } from './status.ts';
+
+export interface AdminOptions {
+  readonly pools: readonly Pool[];
+  /** When set, every endpoint but the (data-free) dashboard page needs `Authorization: Bearer TOKEN`. */
+  readonly token: string | undefined;
+  readonly registry: Registry;
+  status(): StatusReport;
+  peerStatus(peer: Peer): PeerStatus;
+  setDrained(peer: Peer, drained: boolean): void;
+}
+
+/**
+ * The admin API, on its own listener: Prometheus metrics, the status JSON, the dashboard page,
+ * and draining. The page itself carries no data, so a browser can load it without the token and
+ * then send the token (from the URL fragment, which never leaves the browser) with its requests.
+ */
+export function createAdminApp(options: AdminOptions): Hono {
+  const { registry } = options;
+  const app = new Hono();
+  const authorized: MiddlewareHandler = options.token === undefined
+    ? async (_c, next) => next()
+    : bearerAuth({ token: options.token });
+  app.use('*', async (c, next) => (c.req.path === '/' ? next() : authorized(c, next)));
+
+  app.get('/', (c) => {
+    c.header('cache-control', 'no-store');
+    c.header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'");
+    return c.html(DASHBOARD_PAGE);
+  });
+  app.get('/metrics', async (c) => c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }));
+  app.get('/status', (c) => c.json(options.status()));
+
+  const peerFrom = (poolName: string, peerId: string): Peer | undefined =>
+    options.pools.find((pool) => pool.name === poolName)?.peers.find((peer) => peer.id === peerId);
+  for (const [action, drained] of [['drain', true], ['undrain', false]] as const) {
+    app.post(`/pools/:pool/peers/:peer/${action}`, (c) => {
+      const peer = peerFrom(c.req.param('pool'), c.req.param('peer'));
+      if (peer === undefined) return c.json({ error: `no peer "${c.req.param('peer')}" in pool "${c.req.param('pool')}"` }, 404);
+      options.setDrained(peer, drained);
+      return c.json({ pool: peer.pool, ...options.peerStatus(peer) });
+    });
+  }
+  app.notFound((c) => c.json({ error: 'not found' }, 404));
+  return app;
+}

@@ -1,0 +1,62 @@
+import type { HealthStore } from '../../core/health-store.ts';
+import type { Peer, Pool } from '../../core/peer.ts';
+
+/** One peer as an operator's table shows it. Times are ISO 8601; null where nothing is known yet. */
+export interface PeerStatus {
+  readonly id: string;
+  /** `draining`: taken out of rotation by an operator, whatever its health. */
+  readonly state: 'up' | 'down' | 'draining';
+  readonly healthy: boolean;
+  readonly drained: boolean;
+  /** When the peer's health last changed. */
+  readonly since: string | null;
+  readonly checkedAt: string | null;
+  readonly latencyMs: number | null;
+  /** Why the last check failed. */
+  readonly reason: string | null;
+  /** Requests sent or queued to the peer and not finished. */
+  readonly inFlight: number;
+  /** Requests the peer answered since edgelb started. */
+  readonly requests: number;
+}
+
+export interface PoolStatus {
+  readonly name: string;
+  readonly peers: readonly PeerStatus[];
+}
+
+export interface StatusReport {
+  readonly time: string;
+  readonly pools: readonly PoolStatus[];
+}
+
+export interface StatusSources {
+  readonly store: HealthStore;
+  inFlight(peer: Peer): number;
+  requestsServed(peer: Peer): number;
+}
+
+export function peerStatus(peer: Peer, sources: StatusSources): PeerStatus {
+  const state = sources.store.state(peer);
+  const drained = sources.store.isDrained(peer);
+  const healthy = state?.up !== false;
+  return {
+    id: peer.id,
+    state: drained ? 'draining' : healthy ? 'up' : 'down',
+    healthy,
+    drained,
+    since: state ? new Date(state.since).toISOString() : null,
+    checkedAt: state ? new Date(state.checkedAt).toISOString() : null,
+    latencyMs: state ? Math.round(state.latencyMs * 1000) / 1000 : null,
+    reason: state?.reason ?? null,
+    inFlight: sources.inFlight(peer),
+    requests: sources.requestsServed(peer),
+  };
+}
+
+export function statusReport(pools: readonly Pool[], sources: StatusSources): StatusReport {
+  return {
+    time: new Date().toISOString(),
+    pools: pools.map((pool) => ({ name: pool.name, peers: pool.peers.map((peer) => peerStatus(peer, sources)) })),
+  };
+}

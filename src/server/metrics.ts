@@ -1,0 +1,146 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { HealthStore } from '../core/health-store.ts';
+import type { Peer, Pool } from '../core/peer.ts';
+import type { Exchange } from '../edge/exchange.ts';
+import type { RequestObserver } from '../edge/request-observer.ts';
+import { collectProcessMetrics } from './process-metrics.ts';
+
+/** Where the gauges read their values when Prometheus scrapes (nothing is kept up to date for them). */
+export interface MetricSources {
+  readonly store: HealthStore;
+  inFlight(peer: Peer): number;
+  openConnections(): Promise<number>;
+}
+
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+/** Label sets made once per peer (or per pool, for requests no peer took), reused on every request. */
+interface Labels {
+  readonly peer: { pool: string; peer: string };
+  readonly byStatusClass: ReadonlyArray<{ pool: string; peer: string; status_class: string }>;
+  /** Requests answered, for the dashboard's requests per second. */
+  requests: number;
+}
+
+/**
+ * edgelb's Prometheus metrics (prom-client), named by Prometheus conventions: `edgelb_` prefix,
+ * base units (seconds), `_total` counters. Per request it does two label-cached updates; every
+ * gauge is read from its source only when scraped.
+ */
+export class Metrics implements RequestObserver {
+  readonly registry = new Registry();
+  readonly #labels = new Map<Peer | Pool, Labels>();
+  readonly #requests: Counter<'pool' | 'peer' | 'status_class'>;
+  readonly #upstreamLatency: Histogram<'pool' | 'peer'>;
+  readonly #retries: Counter<'pool'>;
+  readonly #checkDuration: Histogram<'pool' | 'peer'>;
+  readonly #configReloads: Counter;
+  #redisConnected: Gauge | undefined;
+
+  constructor(pools: readonly Pool[], sources: MetricSources) {
+    const registers = [this.registry];
+    const peers = pools.flatMap((pool) => pool.peers);
+    for (const pool of pools) {
+      this.#labels.set(pool, labelsFor(pool.name, ''));
+      for (const peer of pool.peers) this.#labels.set(peer, labelsFor(pool.name, peer.id));
+    }
+    this.#requests = new Counter({
+      name: 'edgelb_requests_total',
+      help: 'Requests answered, by pool, peer (empty when none was tried) and status class.',
+      labelNames: ['pool', 'peer', 'status_class'],
+      registers,
+    });
+    this.#upstreamLatency = new Histogram({
+      name: 'edgelb_upstream_latency_seconds',
+      help: 'Time from sending a request to a peer until its response head arrived.',
+      labelNames: ['pool', 'peer'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.#retries = new Counter({
+      name: 'edgelb_retries_total',
+      help: 'Requests sent on to a further peer after a connection failure.',
+      labelNames: ['pool'],
+      registers,
+    });
+    this.#checkDuration = new Histogram({
+      name: 'edgelb_health_check_duration_seconds',
+      help: 'How long health checks took, passed or failed.',
+      labelNames: ['pool', 'peer'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.#configReloads = new Counter({ name: 'edgelb_config_reloads_total', help: 'Configuration reloads applied.', registers });
+    new Gauge({
+      name: 'edgelb_open_connections',
+      help: 'Client connections open on the listeners.',
+      registers,
+      async collect() {
+        this.set(await sources.openConnections());
+      },
+    });
+    const perPeer = (name: string, help: string, value: (peer: Peer) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['pool', 'peer'],
+        registers,
+        collect() {
+          for (const peer of peers) this.set({ pool: peer.pool, peer: peer.id }, value(peer));
+        },
+      });
+    perPeer('edgelb_peer_healthy', 'Whether the peer passes its health checks (1) or not (0).', (peer) =>
+      (sources.store.state(peer)?.up === false ? 0 : 1));
+    perPeer('edgelb_peer_drained', 'Whether the peer is drained: out of rotation by an operator (1) or not (0).', (peer) =>
+      (sources.store.isDrained(peer) ? 1 : 0));
+    perPeer('edgelb_upstream_requests_in_flight', 'Requests sent or queued to the peer and not finished.', (peer) => sources.inFlight(peer));
+    collectProcessMetrics(this.registry);
+    // Gauges named like counters, which Prometheus's linter rejects; `nodejs_active_handles`
+    // and its siblings carry the same numbers by type.
+    for (const misnamed of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      this.registry.removeSingleMetric(misnamed);
+    }
+  }
+
+  requestDone(exchange: Exchange): void {
+    const labels = this.#labels.get(exchange.peer ?? exchange.pool);
+    if (labels === undefined) return;
+    labels.requests++;
+    const statusClass = labels.byStatusClass[Math.floor(exchange.status / 100) - 1];
+    if (statusClass !== undefined) this.#requests.inc(statusClass, 1);
+    if (exchange.upstreamHeaderMs >= 0) this.#upstreamLatency.observe(labels.peer, exchange.upstreamHeaderMs / 1000);
+    if (exchange.attempts > 1) this.#retries.inc({ pool: exchange.pool.name }, exchange.attempts - 1);
+  }
+
+  /** Requests answered by the peer since start. */
+  requestsServed(peer: Peer): number {
+    return this.#labels.get(peer)?.requests ?? 0;
+  }
+
+  healthChecked(peer: Peer, latencyMs: number): void {
+    const labels = this.#labels.get(peer);
+    if (labels !== undefined) this.#checkDuration.observe(labels.peer, latencyMs / 1000);
+  }
+
+  configReloaded(): void {
+    this.#configReloads.inc();
+  }
+
+  /** Set by the Redis-backed store; the gauge appears once a store reports it. */
+  setRedisConnected(connected: boolean): void {
+    this.#redisConnected ??= new Gauge({
+      name: 'edgelb_redis_connected',
+      help: 'Whether the connection to Redis is up (1) or not (0).',
+      registers: [this.registry],
+    });
+    this.#redisConnected.set(connected ? 1 : 0);
+  }
+}
+
+function labelsFor(pool: string, peer: string): Labels {
+  return {
+    peer: { pool, peer },
+    byStatusClass: STATUS_CLASSES.map((statusClass) => ({ pool, peer, status_class: statusClass })),
+    requests: 0,
+  };
+}

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { accessLines, type AccessLine } from './support/admin.ts';
+import { killAll, startEdgelb, startUpstream } from './support/processes.ts';
+import { waitFor } from './support/wait-for.ts';
+
+const logFile = () => join(mkdtempSync(join(tmpdir(), 'edgelb-access-')), 'access.log');
+
+function lineFor(file: string, requestId: string): Promise<AccessLine> {
+  return waitFor(`the access log line of ${requestId}`, () => accessLines(file).find((line) => line.requestId === requestId));
+}
+
+/** edgelb with its stdout (where the access log goes by default) piped to this test. */
+function spawnWithStdout(config: Record<string, unknown>) {
+  const file = join(mkdtempSync(join(tmpdir(), 'edgelb-access-')), 'edgelb.yaml');
+  writeFileSync(file, stringify({ listen: ['127.0.0.1:0'], ...config }));
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/edgelb.js', import.meta.url)), '-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+  const port = waitFor('edgelb to serve', () => /"listen":\["127\.0\.0\.1:(\d+)"\]/.exec(stderr)?.[1]);
+  return { child, exited, port };
+}
+
+describe('access log', () => {
+  afterEach(killAll);
+  after(killAll);
+
+  it('writes one JSON line per proxied request with its timings, sizes, pool and peer', async () => {
+    const upstream = await startUpstream('a');
+    const file = logFile();
+    const lb = await startEdgelb({ access_log: file, upstreams: { web: { peers: [upstream.address] } } });
+
+    const before = Date.now();
+    const res = await fetch(`${lb.url}/echo?x=1`, { method: 'POST', body: 'x'.repeat(1000), headers: { 'x-request-id': 'req-1' } });
+    const body = await res.text();
+    assert.equal(res.status, 200);
+
+    const line = await lineFor(file, 'req-1');
+    assert.ok(line.time >= before && line.time <= Date.now(), `time ${line.time}`);
+    assert.equal(line.client, '127.0.0.1');
+    assert.equal(line.method, 'POST');
+    assert.equal(line.path, '/echo?x=1');
+    assert.equal(line.status, 200);
+    assert.equal(line.bytesIn, 1000);
+    assert.equal(line.bytesOut, Buffer.byteLength(body));
+    assert.equal(line.pool, 'web');
+    assert.equal(line.peer, upstream.address);
+    assert.equal(line.retries, 0);
+    assert.equal(line.error, undefined);
+    const { upstreamConnectMs, upstreamHeaderMs, upstreamTotalMs, durationMs } = line;
+    assert.ok(upstreamConnectMs !== undefined && upstreamHeaderMs !== undefined && upstreamTotalMs !== undefined);
+    assert.ok(upstreamConnectMs >= 0 && upstreamConnectMs <= upstreamHeaderMs, 'connect comes before the response head');
+    assert.ok(upstreamHeaderMs <= upstreamTotalMs && upstreamTotalMs <= durationMs, 'the head comes before the end');
+
+    // Requests without an id of their own get one, each a different one.
+    for (let i = 0; i < 3; i++) await (await fetch(`${lb.url}/n${i}`)).text();
+    const others = await waitFor('three more lines', () => {
+      const lines = accessLines(file).filter((l) => l.path.startsWith('/n'));
+      return lines.length === 3 && lines;
+    });
+    assert.equal(new Set(others.map((l) => l.requestId)).size, 3);
+  });
+
+  it('logs retries, and failures with their status and reason (502, 503)', async () => {
+    const [live, dead] = await Promise.all([startUpstream('live'), startUpstream('dead')]);
+    const file = logFile();
+    // The dead peer stays in rotation (long interval, high fall), as in the moments before a check.
+    const lb = await startEdgelb({
+      access_log: file,
+      upstreams: {
+        retrying: { peers: [dead.address, live.address], retries: 1, health_check: { interval: '60s', fall: 100 } },
+      },
+    });
+    const only = await startEdgelb({
+      access_log: file,
+      upstreams: { single: { peers: [dead.address], retries: 0, health_check: { interval: '60s', fall: 100 } } },
+    });
+    await dead.kill();
+
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(lb.url, { headers: { 'x-request-id': `retry-${i}` } });
+      assert.equal(res.status, 200);
+      await res.text();
+    }
+    const retried = (await Promise.all([lineFor(file, 'retry-0'), lineFor(file, 'retry-1')])).find((l) => l.retries === 1);
+    assert.ok(retried, 'one request went to the dead peer first');
+    assert.equal(retried.status, 200);
+    assert.equal(retried.peer, live.address, 'the peer field names the peer that answered');
+
+    const badGateway = await fetch(only.url, { headers: { 'x-request-id': 'bad-gateway' } });
+    const badGatewayBody = await badGateway.text();
+    assert.equal(badGateway.status, 502);
+    const failed = await lineFor(file, 'bad-gateway');
+    assert.equal(failed.status, 502);
+    assert.equal(failed.peer, dead.address);
+    assert.equal(failed.bytesOut, Buffer.byteLength(badGatewayBody));
+    assert.ok(failed.error, 'the reason is logged');
+    assert.equal(failed.upstreamHeaderMs, undefined, 'no response head arrived');
+
+    await only.kill();
+    const down = await startEdgelb({ access_log: file, upstreams: { single: { peers: [dead.address] } } });
+    const unavailable = await fetch(down.url, { headers: { 'x-request-id': 'unavailable' } });
+    await unavailable.text();
+    assert.equal(unavailable.status, 503);
+    const noPeer = await lineFor(file, 'unavailable');
+    assert.equal(noPeer.status, 503);
+    assert.equal(noPeer.pool, 'single');
+    assert.equal(noPeer.peer, undefined);
+    assert.match(noPeer.error ?? '', /no healthy peer/);
+  });
+
+  it('goes to stdout by default, and can be switched off', async () => {
+    const upstream = await startUpstream('a');
+    const run = async (accessLog: boolean | undefined) => {
+      const { child, exited, port } = spawnWithStdout({ access_log: accessLog, upstreams: { web: { peers: [upstream.address] } } });
+      let stdout = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      try {
+        const res = await fetch(`http://127.0.0.1:${await port}/stdout`, { headers: { 'x-request-id': 'on-stdout' } });
+        assert.equal(res.status, 200);
+        await res.text();
+      } finally {
+        // A graceful stop writes out whatever the log still buffers.
+        child.kill('SIGTERM');
+        await exited;
+      }
+      return stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as AccessLine);
+    };
+    const byDefault = await run(undefined);
+    assert.deepEqual(byDefault.map((line) => [line.requestId, line.path, line.status]), [['on-stdout', '/stdout', 200]]);
+    assert.deepEqual(await run(false), []);
+  });
+
+  it('a reader that stops reading holds no request up, and gets every line once it reads again', async () => {
+    const upstream = await startUpstream('a');
+    const { child, exited, port } = spawnWithStdout({ upstreams: { web: { peers: [upstream.address] } } });
+    // Nobody reads stdout for now: once the pipe and this side's buffer are full, writes stall.
+    child.stdout.pause();
+    try {
+      // About 1.5 MB of log lines, far more than the pipe and the paused stream's buffer hold.
+      const path = `/${'x'.repeat(400)}`;
+      for (let i = 0; i < 3000; i++) {
+        const res = await fetch(`http://127.0.0.1:${await port}${path}`);
+        assert.equal(res.status, 200);
+        await res.arrayBuffer();
+      }
+      let stdout = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stdout.resume();
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      assert.equal(stdout.split('\n').filter((line) => line.includes(path)).length, 3000, 'no line was lost');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('stops the start, naming the key, when the log file cannot be opened', async () => {
+    const upstream = await startUpstream('a');
+    await assert.rejects(
+      startEdgelb({ access_log: '/nonexistent-dir/access.log', upstreams: { web: { peers: [upstream.address] } } }),
+      /access_log: cannot open "\/nonexistent-dir\/access.log": ENOENT/,
+    );
+  });
+});
