@@ -21,16 +21,19 @@ export interface HealthSource {
  * known set is loaded) before the listeners open, so the first request already sees it.
  */
 export async function startHealth(
-  config: Config, pools: readonly Pool[], log: Logger, checkTls: ReadonlyMap<string, CheckTls>, events: ProbeEvents = {},
+  config: Config, pools: readonly Pool[], log: Logger, checkTls: ReadonlyMap<string, CheckTls>,
+  /** Called with the store before the first check, for those who watch the checks (metrics). */
+  watch: (store: HealthStore) => ProbeEvents = () => ({}),
 ): Promise<HealthSource> {
   if (config.redis !== undefined) {
     const location = sharedStoreLocation(config, 'edge');
     if ('error' in location) throw new Error(location.error);
     const store = await RedisHealthStore.open(pools, { location, prefix: config.redis_prefix, log });
+    watch(store);
     return { store, stop: () => store.close() };
   }
   const store = new MemoryHealthStore(pools);
-  const prober = new ProbeScheduler(pools, store, { ...probeLogEvents(log), ...events }, checkTls);
+  const prober = new ProbeScheduler(pools, store, { ...probeLogEvents(log), ...watch(store) }, checkTls);
   await prober.start();
   return { store, stop: async () => prober.stop() };
 }

@@ -10,6 +10,8 @@ export interface MetricSources {
   readonly store: HealthStore;
   inFlight(peer: Peer): number;
   openConnections(): Promise<number>;
+  /** With `redis`: whether Redis answers (the gauge exists only then). */
+  redisReachable?(): boolean;
 }
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
@@ -35,7 +37,6 @@ export class Metrics implements RequestObserver {
   readonly #retries: Counter<'pool'>;
   readonly #checkDuration: Histogram<'pool' | 'peer'>;
   readonly #configReloads: Counter;
-  #redisConnected: Gauge | undefined;
 
   constructor(pools: readonly Pool[], sources: MetricSources) {
     const registers = [this.registry];
@@ -94,6 +95,17 @@ export class Metrics implements RequestObserver {
     perPeer('edgelb_peer_drained', 'Whether the peer is drained: out of rotation by an operator (1) or not (0).', (peer) =>
       (sources.store.isDrained(peer) ? 1 : 0));
     perPeer('edgelb_upstream_requests_in_flight', 'Requests sent or queued to the peer and not finished.', (peer) => sources.inFlight(peer));
+    const redisReachable = sources.redisReachable;
+    if (redisReachable !== undefined) {
+      new Gauge({
+        name: 'edgelb_redis_connected',
+        help: 'Whether Redis, where the shared health lives, answers (1) or not (0).',
+        registers,
+        collect() {
+          this.set(redisReachable() ? 1 : 0);
+        },
+      });
+    }
     collectProcessMetrics(this.registry);
     // Gauges named like counters, which Prometheus's linter rejects; `nodejs_active_handles`
     // and its siblings carry the same numbers by type.
@@ -126,15 +138,6 @@ export class Metrics implements RequestObserver {
     this.#configReloads.inc();
   }
 
-  /** Set by the Redis-backed store; the gauge appears once a store reports it. */
-  setRedisConnected(connected: boolean): void {
-    this.#redisConnected ??= new Gauge({
-      name: 'edgelb_redis_connected',
-      help: 'Whether the connection to Redis is up (1) or not (0).',
-      registers: [this.registry],
-    });
-    this.#redisConnected.set(connected ? 1 : 0);
-  }
 }
 
 function labelsFor(pool: string, peer: string): Labels {

@@ -6,6 +6,7 @@ import type { Peer, Pool } from '../core/peer.ts';
 import type { NodeForwarder } from '../edge/node-forwarder.ts';
 import type { NodeListeners } from '../edge/node.ts';
 import { observeAll, type RequestObserver } from '../edge/request-observer.ts';
+import { RedisHealthStore } from '../store/redis-health-store.ts';
 import { AccessLog } from './access-log.ts';
 import { AdminServer } from './admin/admin-server.ts';
 import { createAdminApp } from './admin/app.ts';
@@ -38,6 +39,7 @@ export class Observability {
       store,
       inFlight: (peer) => this.#inFlight(peer),
       openConnections: async () => (await this.#listeners?.connectionCount()) ?? 0,
+      ...(store instanceof RedisHealthStore ? { redisReachable: () => store.reachable } : {}),
     });
     this.observer = observeAll([this.#accessLog, this.metrics]);
   }

@@ -36,13 +36,12 @@ export interface RunningBalancer {
 export async function runEmbedded(config: Config, log: Logger): Promise<RunningBalancer> {
   const pools = buildPools(config.upstreams);
   const upstreamTls = upstreamTlsByPool(pools);
-  // The prober reports each check's latency to the metrics, which are made once the store exists.
-  let observability: Observability | undefined;
-  const health = await startHealth(config, pools, log, upstreamTls, {
-    onCheck: (peer, state) => observability?.healthChecked(peer, state.latencyMs),
+  let observability!: Observability;
+  const health = await startHealth(config, pools, log, upstreamTls, (store) => {
+    observability = new Observability(config, pools, store, log);
+    return { onCheck: (peer, state) => observability.healthChecked(peer, state.latencyMs) };
   });
   const store = health.store;
-  observability = new Observability(config, pools, store, log);
   const forwarder = new NodeForwarder(pools, log, upstreamTls);
   const app = createBalancer({ pools, store, forwarder, log, observer: observability.observer });
   let listeners: NodeListeners;

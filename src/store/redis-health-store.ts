@@ -73,6 +73,11 @@ export class RedisHealthStore implements HealthStore {
     if (this.#view.override(peer, state.up)) this.#logChanges([{ peer, up: state.up, ...(state.reason ? { reason: state.reason } : {}) }], 'local');
   }
 
+  /** Whether Redis answers: false from the first failed read until it is read again. */
+  get reachable(): boolean {
+    return !this.#outageLogged && this.#commands.status === 'ready';
+  }
+
   isDrained(peer: Peer): boolean {
     return this.#view.isDrained(peer);
   }
