@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import { adminGet, adminUrl, sample } from './support/admin.ts';
 import { killAll } from './support/processes.ts';
@@ -37,5 +39,29 @@ describe('admin listener with redis', () => {
     await redis.kill();
     await waitFor('edgelb_redis_connected 0', async () => sample(await metrics(), 'edgelb_redis_connected') === 0);
     assert.deepEqual(await answering(first!.url, 4), ['b', 'b', 'b', 'b'], 'serves the last known set');
+  });
+
+  it('status --watch redraws the table as the health changes, and ends on Ctrl-C', async () => {
+    redis = await startRedis();
+    const upstreams = await startUpstreams('a', 'b');
+    const config = fleetConfig(redis.url, upstreams);
+    const prober = await startProber('p1', config);
+    const watch = spawn(process.execPath, [join(import.meta.dirname, '../bin/edgelb.js'), 'status', '--watch', '-c', prober.configFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    watch.stdout.on('data', (chunk: Buffer) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => watch.once('exit', resolve));
+    const frames = () => output.split('edgelb status, every 1s').slice(1);
+    const rowOf = (frame: string, peer: string) => frame.split('\n').find((line) => line.includes(peer)) ?? '';
+    try {
+      await waitFor('a frame with both peers up', () => frames().some((frame) => / up /.test(rowOf(frame, upstreams[0]!.address)) && / up /.test(rowOf(frame, upstreams[1]!.address))));
+      await upstreams[0]!.kill();
+      await waitFor('a later frame with the killed peer down', () => / down /.test(rowOf(frames().at(-1) ?? '', upstreams[0]!.address)));
+      assert.match(rowOf(frames().at(-1)!, upstreams[1]!.address), / up /);
+    } finally {
+      watch.kill('SIGINT');
+    }
+    assert.equal(await exited, 0);
   });
 });

@@ -14,6 +14,8 @@ export interface CliOptions {
   readonly version: boolean;
   /** `status --json`: the report as JSON for scripts. */
   readonly json: boolean;
+  /** `status --watch`: redraw the table every second until interrupted. */
+  readonly watch: boolean;
   /** `probe --id NAME`: this prober's name in Redis (default: host-pid). */
   readonly id: string | undefined;
 }
@@ -26,7 +28,8 @@ Usage:
   edgelb [-c FILE] [-d] [-u] [-t]     run the load balancer
   edgelb -t -c FILE                   check the config file and exit
   edgelb probe -c FILE [--id NAME]    run only the prober, writing health to redis
-  edgelb status -c FILE [--json]      pools, peers, health and live probers, from redis
+  edgelb status -c FILE [--json|--watch]
+                                      pools, peers, health and live probers, from redis
   edgelb drain POOL PEER [-c FILE]    take a peer out of rotation (in-flight requests finish)
   edgelb undrain POOL PEER [-c FILE]  put it back
                                       (through the admin listener of FILE; without -c,
@@ -41,6 +44,7 @@ Options:
   -h, --help        show this help
   -V, --version     print the version
   --json            status: print the report as JSON
+  --watch           status: redraw the table every second (Ctrl-C ends it)
   --id NAME         probe: this prober's name in redis (default: host-pid)
 
 Environment:
@@ -64,6 +68,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
       help: { type: 'boolean', short: 'h', default: false },
       version: { type: 'boolean', short: 'V', default: false },
       json: { type: 'boolean', default: false },
+      watch: { type: 'boolean', default: false },
       id: { type: 'string' },
     },
   });
@@ -75,6 +80,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
   }
   if (peerCommand === undefined && operands.length > 0) throw new Error(`unexpected argument "${operands[0]}"`);
   if (values.json && command !== 'status') throw new Error('--json goes with "status"');
+  if (values.watch && command !== 'status') throw new Error('--watch goes with "status"');
+  if (values.watch && values.json) throw new Error('--watch draws the table; --json prints once');
   if (values.id !== undefined && command !== 'probe') throw new Error('--id goes with "probe"');
   return {
     command: (command ?? 'run') as CliOptions['command'],
@@ -87,6 +94,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     help: values.help,
     version: values.version,
     json: values.json,
+    watch: values.watch,
     id: values.id,
   };
 }

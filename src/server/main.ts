@@ -9,7 +9,7 @@ import { upstreamTlsByPool } from './upstream-tls.ts';
 import { buildPools } from '../core/peer.ts';
 import { sharedStoreLocation } from './shared-store-location.ts';
 import { runProber } from '../prober/run-prober.ts';
-import { runStatus } from './run-status.ts';
+import { runStatus, watchStatus } from './run-status.ts';
 
 /** Exit codes: 0 done, 1 bad config or failure to start, 2 bad command line. */
 async function main(argv: readonly string[]): Promise<number> {
@@ -52,7 +52,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`edgelb: ${options.conf}: ${shared.error}\n`);
     return 1;
   }
-  if (options.command === 'status') return runStatus(config, shared!, options.json);
+  if (options.command === 'status') return options.watch ? watchStatus(config, shared!) : runStatus(config, shared!, options.json);
   const unavailable = [options.daemon ? '-d/--daemon' : undefined, options.upgrade ? '-u/--upgrade' : undefined].filter(Boolean);
   if (unavailable.length > 0) {
     process.stderr.write(`edgelb: not available in this version: ${unavailable.join(', ')}\n`);

@@ -9,6 +9,9 @@ import { readSnapshot } from '../store/redis-snapshot.ts';
 import { renderHealthReport } from './status-table.ts';
 
 const CONNECT_TIMEOUT_MS = 3_000;
+const WATCH_INTERVAL_MS = 1_000;
+/** Cursor home, then clear the screen: each frame replaces the last on a terminal. */
+const CLEAR_SCREEN = '\x1b[H\x1b[2J';
 
 /** `edgelb status`: reads the shared health once and prints it. Exit 1 when Redis cannot be read. */
 export async function runStatus(config: Config, location: RedisLocation, json: boolean): Promise<number> {
@@ -22,6 +25,47 @@ export async function runStatus(config: Config, location: RedisLocation, json: b
   } catch (error) {
     process.stderr.write(`edgelb: cannot read the health from ${redactRedisUrl(config.redis ?? '')}: ${describeError(error)}\n`);
     return 1;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * `edgelb status --watch`: the table again every second, until SIGINT/SIGTERM. A failed read
+ * is shown in place of the table and the next second tries again, so the watch outlives a Redis
+ * outage. On a terminal each frame replaces the last; into a pipe frames follow each other.
+ */
+export async function watchStatus(config: Config, location: RedisLocation): Promise<number> {
+  const redis = openRedis(location, 'edgelb-status');
+  const keys = sharedHealthKeys(config.redis_prefix);
+  const pools = buildPools(config.upstreams);
+  const tty = process.stdout.isTTY === true;
+  let stopped = false;
+  let wake: () => void = () => {};
+  const stop = () => {
+    stopped = true;
+    wake();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await connectWithin(redis, CONNECT_TIMEOUT_MS).catch(() => {});
+    while (!stopped) {
+      let frame: string;
+      try {
+        const report = buildHealthReport(pools, await readSnapshot(redis, keys), Date.now());
+        frame = renderHealthReport(report);
+      } catch (error) {
+        frame = `cannot read the health from ${redactRedisUrl(config.redis ?? '')}: ${describeError(error)}\n`;
+      }
+      const heading = `edgelb status, every ${WATCH_INTERVAL_MS / 1000}s (Ctrl-C to stop)  ${new Date().toISOString()}\n\n`;
+      process.stdout.write(`${tty ? CLEAR_SCREEN : ''}${heading}${frame}${tty ? '' : '\n'}`);
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, WATCH_INTERVAL_MS);
+      });
+    }
+    return 0;
   } finally {
     redis.disconnect();
   }
