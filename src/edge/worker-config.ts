@@ -1,0 +1,41 @@
+import type { Config } from '../core/config.ts';
+import { parseConfigText } from '../core/config-text.ts';
+import { ConfigError } from '../core/errors.ts';
+import { parseRedisUrl, type RedisLocation } from '../core/redis-url.ts';
+
+/** What a Worker is given: the config as a variable, Redis credentials as secrets. */
+export interface WorkerBindings {
+  /** The config file's schema as YAML or JSON text. */
+  readonly EDGELB_CONFIG?: string;
+  /** Secrets (`wrangler secret put`): they take the place of credentials in the `redis` URL. */
+  readonly EDGELB_REDIS_USERNAME?: string;
+  readonly EDGELB_REDIS_PASSWORD?: string;
+  readonly LOG_LEVEL?: string;
+}
+
+export interface WorkerConfig {
+  readonly config: Config;
+  /** Where the prober's shared health is; absent: every configured peer is served. */
+  readonly redis?: RedisLocation;
+}
+
+/**
+ * The Worker's config from its bindings, validated by the same schema as the YAML file. Keys
+ * that only mean something to a Node process (listen, threads, pid_file, ...) are accepted and
+ * unused, so one file can serve both.
+ */
+export function workerConfig(env: WorkerBindings): WorkerConfig {
+  const text = env.EDGELB_CONFIG;
+  if (text === undefined || text.trim() === '') throw new ConfigError(['EDGELB_CONFIG: required: the config as YAML or JSON text'], 'EDGELB_CONFIG');
+  const config = parseConfigText(text, 'EDGELB_CONFIG');
+  if (config.redis === undefined) return { config };
+  const parsed = parseRedisUrl(config.redis);
+  // The schema has checked the URL already.
+  if ('error' in parsed) throw new ConfigError([`redis: ${parsed.error}`], 'EDGELB_CONFIG');
+  const redis: RedisLocation = {
+    ...parsed,
+    ...(env.EDGELB_REDIS_USERNAME ? { username: env.EDGELB_REDIS_USERNAME } : {}),
+    ...(env.EDGELB_REDIS_PASSWORD ? { password: env.EDGELB_REDIS_PASSWORD } : {}),
+  };
+  return { config, redis };
+}
