@@ -1,5 +1,6 @@
 import type { Config } from '../core/config.ts';
 import { parseConfigText } from '../core/config-text.ts';
+import { parseDuration } from '../core/duration.ts';
 import { ConfigError } from '../core/errors.ts';
 import { parseRedisUrl, type RedisLocation } from '../core/redis-url.ts';
 
@@ -10,6 +11,8 @@ export interface WorkerBindings {
   /** Secrets (`wrangler secret put`): they take the place of credentials in the `redis` URL. */
   readonly EDGELB_REDIS_USERNAME?: string;
   readonly EDGELB_REDIS_PASSWORD?: string;
+  /** How old the copy of the shared health may get before a request starts a re-read (default 1s). */
+  readonly EDGELB_HEALTH_TTL?: string;
   readonly LOG_LEVEL?: string;
 }
 
@@ -17,6 +20,7 @@ export interface WorkerConfig {
   readonly config: Config;
   /** Where the prober's shared health is; absent: every configured peer is served. */
   readonly redis?: RedisLocation;
+  readonly healthTtlMs?: number;
 }
 
 /**
@@ -37,5 +41,8 @@ export function workerConfig(env: WorkerBindings): WorkerConfig {
     ...(env.EDGELB_REDIS_USERNAME ? { username: env.EDGELB_REDIS_USERNAME } : {}),
     ...(env.EDGELB_REDIS_PASSWORD ? { password: env.EDGELB_REDIS_PASSWORD } : {}),
   };
-  return { config, redis };
+  if (env.EDGELB_HEALTH_TTL === undefined) return { config, redis };
+  const ttl = parseDuration(env.EDGELB_HEALTH_TTL);
+  if ('error' in ttl) throw new ConfigError([`EDGELB_HEALTH_TTL: ${ttl.error}`], 'EDGELB_HEALTH_TTL');
+  return { config, redis, healthTtlMs: ttl.ms };
 }

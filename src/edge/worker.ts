@@ -27,9 +27,11 @@ let edge: Edge | ConfigError | undefined;
 function build(env: WorkerBindings): Edge | ConfigError {
   const log = consoleLog(env.LOG_LEVEL);
   try {
-    const { config, redis } = workerConfig(env);
+    const { config, redis, healthTtlMs } = workerConfig(env);
     const pools = buildPools(config.upstreams);
-    const reader = redis === undefined ? undefined : new EdgeRedisReader(pools, { location: redis, prefix: config.redis_prefix, log });
+    const reader = redis === undefined ? undefined : new EdgeRedisReader(pools, {
+      location: redis, prefix: config.redis_prefix, log, ...(healthTtlMs !== undefined ? { ttlMs: healthTtlMs } : {}),
+    });
     const store = reader ?? new MemoryHealthStore(pools);
     if (reader === undefined) log.warn({}, 'no redis configured: every peer is served and only retries skip dead ones');
     const app = createBalancer({ pools, store, forwarder: new FetchForwarder(log), log });

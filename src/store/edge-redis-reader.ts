@@ -83,7 +83,7 @@ export class EdgeRedisReader implements HealthStore {
   /** Reads the shared state once on a connection of its own. Never rejects: a failure keeps the last set. */
   async read(): Promise<void> {
     this.#reading = true;
-    this.#lastAttempt = Date.now();
+    const started = this.#lastAttempt = Date.now();
     const redis = openRedis(this.#location, 'edgelb-worker', { retry: false });
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -101,6 +101,7 @@ export class EdgeRedisReader implements HealthStore {
       if (!this.#known || this.#outage) this.#log.info({ probers: [...this.#view.liveProbers()], stale: this.#view.stale }, 'shared health read from redis');
       this.#known = true;
       this.#outage = false;
+      if (this.#log.isLevelEnabled('debug')) this.#log.debug({ ms: Date.now() - started }, 'shared health re-read');
     } catch (error) {
       if (!this.#outage) {
         this.#log.warn({ error: describeError(error), known: this.#known },

@@ -60,7 +60,6 @@ export async function startWorker(bindings: Record<string, string>): Promise<Run
     scriptPath: script,
     modulesRoot: dir,
     compatibilityDate,
-    compatibilityFlags: ['nodejs_compat'],
     bindings: { LOG_LEVEL: 'debug', ...bindings },
     // No request.cf data: Miniflare would otherwise fetch it from Cloudflare.
     cf: false,
