@@ -12,7 +12,8 @@ export function consoleLog(minimum: string | undefined): Log {
   const write = (level: Level) => (fields: object, message: string): void => {
     if (LEVELS[level] < floor) return;
     const line = JSON.stringify({ level: LEVELS[level], time: Date.now(), ...fields, msg: message });
-    if (level === 'error' || level === 'warn') console.error(line);
+    if (level === 'error') console.error(line);
+    else if (level === 'warn') console.warn(line);
     else console.log(line);
   };
   return {
