@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 import { after, afterEach, describe, it } from 'node:test';
 import { killAll, startUpstream } from './support/processes.ts';
 import { freePort, startRedis, type RedisServer } from './support/redis.ts';
@@ -68,6 +69,34 @@ describe('the worker on workerd', () => {
     assert.equal(outage.known, true);
     // The last known set: b stays out, a and c keep serving.
     assert.deepEqual(await answers(worker.url), ['a', 'a', 'a', 'c', 'c', 'c']);
+  });
+
+  it('never makes a request wait on Redis once the set is known: a hung Redis costs no latency', async () => {
+    redis = await startRedis();
+    const upstreams = await startUpstreams('a', 'b');
+    const config = fleetConfig(redis.url, upstreams);
+    await startProber('p1', config);
+    worker = await startWorker({ EDGELB_CONFIG: JSON.stringify(config), EDGELB_HEALTH_TTL: '100ms' });
+    assert.deepEqual(await answers(worker.url, 2), ['a', 'b']);
+
+    // Redis is replaced by a server that accepts connections and never answers.
+    await redis.kill();
+    const hung = createServer(() => {});
+    await new Promise<void>((resolve) => hung.listen(redis!.port, '127.0.0.1', resolve));
+    try {
+      const since = Date.now();
+      let slowest = 0;
+      while (Date.now() - since < 3_000) {
+        const started = performance.now();
+        assert.equal((await fetch(worker.url)).status, 200);
+        slowest = Math.max(slowest, performance.now() - started);
+      }
+      await waitForLog(worker, 'redis unreachable; serving the last known healthy set', {}, since);
+      // A read in the request path would wait for the 2 s read timeout.
+      assert.ok(slowest < 1_000, `slowest request took ${Math.round(slowest)} ms`);
+    } finally {
+      hung.close();
+    }
   });
 
   it('answers 503 with Retry-After once the prober finds every peer down', async () => {
