@@ -163,5 +163,12 @@ describe('the worker on workerd', () => {
     const res = await fetch(worker.url);
     assert.equal(res.status, 500);
     assert.match(await res.text(), /upstreams\.web\.peers\.0: "nonsense" is not host:port/);
+    await worker.stop();
+
+    // Valid for Node, but nothing a fetch() can do: refused, not ignored.
+    worker = await startWorker({ EDGELB_CONFIG: 'upstreams:\n  web:\n    peers: [127.0.0.1:1]\n    tls: true\n    tls_verify: false\n' });
+    const refused = await fetch(worker.url);
+    assert.equal(refused.status, 500);
+    assert.match(await refused.text(), /upstreams\.web\.tls_verify: not available on Workers/);
   });
 });

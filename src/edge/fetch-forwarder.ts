@@ -38,12 +38,13 @@ export class FetchForwarder implements Forwarder {
     const method = request.method;
     const body = request.body;
     const path = url.pathname + url.search;
+    const scheme = pool.config.tls ? 'https' : 'http';
 
     let attemptsLeft = pool.retries + 1;
     let lastError: unknown;
     for (const peer of exchange.candidates) {
       if (attemptsLeft-- === 0) break;
-      const attempt = await this.#attempt(`http://${peer.id}${path}`, { method, headers, body, redirect: 'manual' }, pool.config.read_timeout);
+      const attempt = await this.#attempt(`${scheme}://${peer.id}${path}`, { method, headers, body, redirect: 'manual' }, pool.config.read_timeout);
       if (attempt instanceof Response) {
         if (this.#log.isLevelEnabled('debug')) this.#log.debug({ requestId: exchange.id, peer: peer.id, status: attempt.status }, 'proxied');
         return new Response(attempt.body, { status: attempt.status, statusText: attempt.statusText, headers: responseHeaders(attempt.headers) });

@@ -32,6 +32,8 @@ export function workerConfig(env: WorkerBindings): WorkerConfig {
   const text = env.EDGELB_CONFIG;
   if (text === undefined || text.trim() === '') throw new ConfigError(['EDGELB_CONFIG: required: the config as YAML or JSON text'], 'EDGELB_CONFIG');
   const config = parseConfigText(text, 'EDGELB_CONFIG');
+  const unsupported = workerProblems(config);
+  if (unsupported.length > 0) throw new ConfigError(unsupported, 'EDGELB_CONFIG');
   if (config.redis === undefined) return { config };
   const parsed = parseRedisUrl(config.redis);
   // The schema has checked the URL already.
@@ -45,4 +47,14 @@ export function workerConfig(env: WorkerBindings): WorkerConfig {
   const ttl = parseDuration(env.EDGELB_HEALTH_TTL);
   if ('error' in ttl) throw new ConfigError([`EDGELB_HEALTH_TTL: ${ttl.error}`], 'EDGELB_HEALTH_TTL');
   return { config, redis, healthTtlMs: ttl.ms };
+}
+
+/** Settings a `fetch()` cannot honour: refused rather than silently ignored. */
+function workerProblems(config: Config): string[] {
+  const problems: string[] = [];
+  for (const [name, pool] of Object.entries(config.upstreams)) {
+    if (pool.ca_file !== undefined) problems.push(`upstreams.${name}.ca_file: not available on Workers (fetch() verifies peers against the runtime's trust store)`);
+    if (!pool.tls_verify) problems.push(`upstreams.${name}.tls_verify: not available on Workers (fetch() always verifies peers)`);
+  }
+  return problems;
 }
