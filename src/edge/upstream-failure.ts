@@ -40,6 +40,11 @@ export function mayRetry(error: unknown, method: string, bodyStarted: boolean): 
   return CONNECT_FAILURES.has(code) || CERTIFICATE_REJECTED.has(code) || (CONNECTION_LOST.has(code) && IDEMPOTENT.has(method));
 }
 
+/** Whether repeating the request cannot change more than doing it once (RFC 9110 §9.2.2). */
+export function isIdempotent(method: string): boolean {
+  return IDEMPOTENT.has(method);
+}
+
 /** The error the client is told about once no (further) peer can be tried. */
 export function upstreamProxyError(error: unknown): ProxyError {
   const code = codeOf(error);

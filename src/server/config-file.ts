@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
-import { validateConfig, type Config } from '../core/config.ts';
+import type { Config } from '../core/config.ts';
+import { parseConfigText } from '../core/config-text.ts';
 import { ConfigError } from '../core/errors.ts';
 import { tlsFileProblems, withAbsoluteTlsPaths } from './tls-files.ts';
 
@@ -14,14 +14,8 @@ export async function loadConfigFile(file: string): Promise<Config> {
   } catch (error) {
     throw new ConfigError([`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`], file);
   }
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    throw new ConfigError(document.errors.map((error) => `YAML: ${error.message.split('\n')[0]}`), file);
-  }
-  const result = validateConfig(document.toJS());
-  if ('problems' in result) throw new ConfigError(result.problems, file);
   // Relative certificate paths are relative to the config file, wherever edgelb is started from.
-  const config = withAbsoluteTlsPaths(result.config, dirname(path));
+  const config = withAbsoluteTlsPaths(parseConfigText(text, file), dirname(path));
   const problems = await tlsFileProblems(config);
   if (problems.length > 0) throw new ConfigError(problems, file);
   return config;

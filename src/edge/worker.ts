@@ -1,0 +1,63 @@
+/**
+ * The Cloudflare Workers (workerd) entry: the same `createBalancer` app as on Node, with the
+ * `fetch` forwarder and the shared health read from Redis. Everything is built on the first
+ * request of an isolate (no I/O or timers may run at global scope) and kept for the isolate's
+ * life: the round robin, the health copy and its TTL are per isolate.
+ */
+import type { ExecutionContext, Hono } from 'hono';
+import { ConfigError, describeError } from '../core/errors.ts';
+import type { HealthStore } from '../core/health-store.ts';
+import { buildPools } from '../core/peer.ts';
+import { EdgeRedisReader } from '../store/edge-redis-reader.ts';
+import { MemoryHealthStore } from '../store/memory.ts';
+import { createBalancer } from './balancer.ts';
+import { consoleLog } from './console-log.ts';
+import { FetchForwarder } from './fetch-forwarder.ts';
+import { workerConfig, type WorkerBindings } from './worker-config.ts';
+
+interface Edge {
+  readonly app: Hono;
+  readonly store: HealthStore;
+  /** Present with `redis`: the health copy to keep fresh. */
+  readonly reader?: EdgeRedisReader;
+}
+
+let edge: Edge | ConfigError | undefined;
+
+function build(env: WorkerBindings): Edge | ConfigError {
+  const log = consoleLog(env.LOG_LEVEL);
+  try {
+    const { config, redis, healthTtlMs } = workerConfig(env);
+    const pools = buildPools(config.upstreams);
+    const reader = redis === undefined ? undefined : new EdgeRedisReader(pools, {
+      location: redis, prefix: config.redis_prefix, log, ...(healthTtlMs !== undefined ? { ttlMs: healthTtlMs } : {}),
+    });
+    const store = reader ?? new MemoryHealthStore(pools);
+    if (reader === undefined) log.warn({}, 'no redis configured: every peer is served and only retries skip dead ones');
+    const app = createBalancer({ pools, store, forwarder: new FetchForwarder(log), log });
+    return reader === undefined ? { app, store } : { app, store, reader };
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      log.error({ problems: error.problems }, 'invalid config');
+      return error;
+    }
+    log.error({ error: describeError(error) }, 'cannot start');
+    throw error;
+  }
+}
+
+export default {
+  async fetch(request: Request, env: WorkerBindings, ctx: ExecutionContext): Promise<Response> {
+    edge ??= build(env);
+    if (edge instanceof ConfigError) {
+      return new Response(`500 Internal Server Error: ${edge.message}\n`, { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+    }
+    const { reader } = edge;
+    if (reader !== undefined) {
+      // Only an isolate that knows nothing yet waits for Redis; afterwards reads run in the background.
+      if (!reader.known) await reader.read();
+      else if (reader.due()) ctx.waitUntil(reader.read());
+    }
+    return edge.app.fetch(request, env, ctx);
+  },
+};

@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { after, afterEach, describe, it } from 'node:test';
+import { killAll, startUpstream } from './support/processes.ts';
+import { freePort, startRedis, type RedisServer } from './support/redis.ts';
+import { fleetConfig, startProber, startUpstreams, waitForLog } from './support/shared-health.ts';
+import { buildWorker, startWorker, type RunningWorker } from './support/worker.ts';
+import { waitFor } from './support/wait-for.ts';
+
+/** Sends `count` GETs and returns who answered (or the status when it was not 200). */
+async function answers(url: string, count = 6): Promise<string[]> {
+  const seen: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const res = await fetch(url);
+    await res.text();
+    seen.push(res.status === 200 ? res.headers.get('x-upstream')! : String(res.status));
+  }
+  return seen.sort();
+}
+
+/** Keeps asking until `count` answers in a row equal `expected`. */
+function answersBecome(url: string, expected: string[]): Promise<string[]> {
+  return waitFor(`answers ${expected.join(',')}`, async () => {
+    const seen = await answers(url, expected.length);
+    return seen.join() === expected.join() && seen;
+  }, { timeoutMs: 15_000 });
+}
+
+describe('the worker on workerd', () => {
+  let redis: RedisServer | undefined;
+  let worker: RunningWorker | undefined;
+  afterEach(async () => {
+    await worker?.stop();
+    worker = undefined;
+    killAll();
+    await redis?.kill();
+    redis = undefined;
+  });
+  after(killAll);
+
+  it('builds with wrangler deploy --dry-run', async () => {
+    const { script, output } = await buildWorker();
+    assert.match(output, /--dry-run: exiting now/);
+    assert.ok(script.endsWith('worker.js'));
+  });
+
+  it('balances over the healthy set the prober writes; a peer marked down leaves the rotation; Redis down keeps the last set', async () => {
+    redis = await startRedis();
+    const upstreams = await startUpstreams('a', 'b', 'c');
+    const config = fleetConfig(redis.url, upstreams);
+    // No retries: a dead peer still in rotation would show as a 502.
+    (config.upstreams.web as Record<string, unknown>).retries = 0;
+    const prober = await startProber('p1', config);
+    worker = await startWorker({ EDGELB_CONFIG: JSON.stringify(config) });
+    assert.deepEqual(await answers(worker.url), ['a', 'a', 'b', 'b', 'c', 'c']);
+
+    const b = upstreams[1]!;
+    await b.kill();
+    await waitForLog(prober, 'peer down', { peer: b.address });
+    await answersBecome(worker.url, ['a', 'a', 'a', 'c', 'c', 'c']);
+    await waitForLog(worker, 'peer down', { peer: b.address });
+
+    await redis.kill();
+    const outage = await waitFor('the worker to notice Redis is gone', async () => {
+      await answers(worker!.url, 2);
+      return worker!.logs.find((line) => line.msg === 'redis unreachable; serving the last known healthy set');
+    });
+    assert.equal(outage.known, true);
+    // The last known set: b stays out, a and c keep serving.
+    assert.deepEqual(await answers(worker.url), ['a', 'a', 'a', 'c', 'c', 'c']);
+  });
+
+  it('never makes a request wait on Redis once the set is known: a hung Redis costs no latency', async () => {
+    redis = await startRedis();
+    const upstreams = await startUpstreams('a', 'b');
+    const config = fleetConfig(redis.url, upstreams);
+    await startProber('p1', config);
+    worker = await startWorker({ EDGELB_CONFIG: JSON.stringify(config), EDGELB_HEALTH_TTL: '100ms' });
+    assert.deepEqual(await answers(worker.url, 2), ['a', 'b']);
+
+    // Redis is replaced by a server that accepts connections and never answers.
+    await redis.kill();
+    const hung = createServer(() => {});
+    await new Promise<void>((resolve) => hung.listen(redis!.port, '127.0.0.1', resolve));
+    try {
+      const since = Date.now();
+      let slowest = 0;
+      while (Date.now() - since < 3_000) {
+        const started = performance.now();
+        assert.equal((await fetch(worker.url)).status, 200);
+        slowest = Math.max(slowest, performance.now() - started);
+      }
+      await waitForLog(worker, 'redis unreachable; serving the last known healthy set', {}, since);
+      // A read in the request path would wait for the 2 s read timeout.
+      assert.ok(slowest < 1_000, `slowest request took ${Math.round(slowest)} ms`);
+    } finally {
+      hung.close();
+    }
+  });
+
+  it('answers 503 with Retry-After once the prober finds every peer down', async () => {
+    redis = await startRedis();
+    const upstreams = await startUpstreams('a', 'b');
+    const config = fleetConfig(redis.url, upstreams);
+    const prober = await startProber('p1', config);
+    worker = await startWorker({ EDGELB_CONFIG: JSON.stringify(config) });
+    assert.deepEqual(await answers(worker.url, 2), ['a', 'b']);
+    for (const upstream of upstreams) await upstream.kill();
+    for (const upstream of upstreams) await waitForLog(prober, 'peer down', { peer: upstream.address });
+    await answersBecome(worker.url, ['503', '503']);
+    const res = await fetch(worker.url, { headers: { 'x-request-id': 'empty-set-1' } });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('retry-after'), '1');
+    assert.equal(res.headers.get('x-request-id'), 'empty-set-1');
+    assert.equal(await res.text(), '503 Service Unavailable: no healthy peer in pool "web"\nrequest id: empty-set-1\n');
+  });
+
+  it('answers 503 while nothing is known (Redis never reached), and serves once Redis and the prober are there', async () => {
+    const port = await freePort();
+    const upstream = await startUpstream('a');
+    const config = fleetConfig(`redis://127.0.0.1:${port}/0`, [upstream]);
+    worker = await startWorker({ EDGELB_CONFIG: JSON.stringify(config) });
+    const res = await fetch(worker.url);
+    assert.equal(res.status, 503);
+    assert.match(await res.text(), /no healthy peer/);
+    await waitForLog(worker, 'redis unreachable; no healthy set known yet');
+
+    redis = await startRedis({ port });
+    await startProber('p1', config);
+    await answersBecome(worker.url, ['a', 'a']);
+  });
+
+  it('keeps the header rules and skips a dead peer on a connection failure (no Redis)', async () => {
+    const live = await startUpstream('live');
+    const dead = `127.0.0.1:${await freePort()}`;
+    worker = await startWorker({ EDGELB_CONFIG: `upstreams:\n  web:\n    peers: [${dead}, ${live.address}]\n` });
+    assert.deepEqual(await answers(worker.url, 4), ['live', 'live', 'live', 'live']);
+
+    const { status, headers, body } = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+      const req = request(`${worker!.url}/echo`, {
+        headers: { host: 'shop.example', connection: 'keep-alive, x-hop', 'x-hop': 'secret', 'x-forwarded-for': '203.0.113.9', via: '1.0 cdn' },
+      }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk) => (text += chunk)).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+      });
+      req.on('error', reject).end();
+    });
+    assert.equal(status, 200);
+    assert.equal(headers.via, '1.1 edgelb');
+    const raw = (JSON.parse(body) as { rawHeaders: string[] }).rawHeaders;
+    const sent = new Map<string, string>();
+    for (let i = 0; i < raw.length; i += 2) sent.set(raw[i]!.toLowerCase(), raw[i + 1]!);
+    assert.equal(sent.get('x-hop'), undefined, 'a header named by Connection is hop-by-hop');
+    assert.equal(sent.get('x-forwarded-host'), 'shop.example');
+    assert.equal(sent.get('x-forwarded-proto'), 'http');
+    assert.match(sent.get('x-forwarded-for') ?? '', /^203\.0\.113\.9, /);
+    assert.equal(sent.get('via'), '1.0 cdn, 1.1 edgelb');
+  });
+
+  it('answers 500 naming the bad key when EDGELB_CONFIG is invalid', async () => {
+    worker = await startWorker({ EDGELB_CONFIG: 'upstreams:\n  web:\n    peers: [nonsense]\n' });
+    const res = await fetch(worker.url);
+    assert.equal(res.status, 500);
+    assert.match(await res.text(), /upstreams\.web\.peers\.0: "nonsense" is not host:port/);
+    await worker.stop();
+
+    // Valid for Node, but nothing a fetch() can do: refused, not ignored.
+    worker = await startWorker({ EDGELB_CONFIG: 'upstreams:\n  web:\n    peers: [127.0.0.1:1]\n    tls: true\n    tls_verify: false\n' });
+    const refused = await fetch(worker.url);
+    assert.equal(refused.status, 500);
+    assert.match(await refused.text(), /upstreams\.web\.tls_verify: not available on Workers/);
+  });
+});
