@@ -76,7 +76,8 @@ const listener = z.preprocess(
 export const configSchema = z.strictObject({
   version: z.literal(1, 'only version 1 exists').default(1),
   threads: z.int().min(1).default(1),
-  daemon: z.literal(false, notAvailable('daemon mode')).default(false),
+  /** Same as `-d`: run in the background. */
+  daemon: z.boolean().default(false),
   pid_file: z.string().min(1).default('/tmp/edgelb.pid'),
   error_log: z.string().min(1).optional(),
   upgrade_sock: z.string().min(1).default('/tmp/edgelb.sock'),

@@ -6,6 +6,7 @@ import type { Address } from '../core/address.ts';
 import type { Log } from '../core/log.ts';
 import { clientErrorHandler, malformedRequestHandler } from './node-client-errors.ts';
 import type { NodeEnv } from './node-forwarder.ts';
+import { stopAccepting, sweepIdleConnectionsAfterGrace } from './polite-close.ts';
 
 export interface ListenerOptions {
   readonly log: Log;
@@ -15,6 +16,8 @@ export interface ListenerOptions {
    * or a client waiting on a slow but healthy peer would be cut first.
    */
   readonly clientIdleTimeoutMs: number;
+  /** Listening sockets inherited from the primary, one per address in order: accept on these instead of binding. */
+  readonly listenFds?: readonly number[];
 }
 
 /** The Node listeners of one balancer app. */
@@ -29,7 +32,7 @@ export class NodeListeners {
   static async open(app: Hono<NodeEnv>, addresses: readonly Address[], options: ListenerOptions): Promise<NodeListeners> {
     const servers: Server[] = [];
     try {
-      for (const address of addresses) servers.push(await listen(app, address, options));
+      for (const [index, address] of addresses.entries()) servers.push(await listen(app, address, options, options.listenFds?.[index]));
     } catch (error) {
       for (const server of servers) server.close();
       throw error;
@@ -43,13 +46,13 @@ export class NodeListeners {
   }
 
   /**
-   * Stops accepting and resolves once every connection has closed. Idle keep-alive connections
-   * are closed now and again as in-flight requests finish (their responses already asked the
-   * client to close); at the deadline the rest are cut.
+   * Stops accepting and resolves once every connection has closed. Responses from now on ask
+   * their clients to close; idle keep-alive connections get a short grace to send one last request
+   * (see `IDLE_GRACE_MS`) and are closed after it; at the deadline the rest are cut.
    */
   async close(deadlineMs: number): Promise<{ forced: boolean }> {
-    const closed = this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
-    const sweep = setInterval(() => this.#servers.forEach((server) => server.closeIdleConnections()), 50);
+    const closed = this.#servers.map((server) => new Promise<void>((resolve) => stopAccepting(server, resolve)));
+    const sweep = sweepIdleConnectionsAfterGrace(this.#servers);
     let forced = false;
     const deadline = new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -62,13 +65,13 @@ export class NodeListeners {
     try {
       await Promise.race([Promise.all(closed), deadline]);
     } finally {
-      clearInterval(sweep);
+      sweep.stop();
     }
     return { forced };
   }
 }
 
-function listen(app: Hono<NodeEnv>, address: Address, options: ListenerOptions): Promise<Server> {
+function listen(app: Hono<NodeEnv>, address: Address, options: ListenerOptions, fd: number | undefined): Promise<Server> {
   const listener = getRequestListener(app.fetch as Parameters<typeof getRequestListener>[0], {
     // The balancer builds Web objects only for its own error responses; leave Node's globals alone
     // and let the forwarder own the request body (it streams it upstream).
@@ -83,9 +86,11 @@ function listen(app: Hono<NodeEnv>, address: Address, options: ListenerOptions):
   server.on('clientError', clientErrorHandler(options.log));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(address.port, address.host, () => {
+    const ready = () => {
       server.off('error', reject);
       resolve(server);
-    });
+    };
+    if (fd === undefined) server.listen(address.port, address.host, ready);
+    else server.listen({ fd }, ready);
   });
 }

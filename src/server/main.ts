@@ -3,7 +3,9 @@ import { ConfigError, describeError } from '../core/errors.ts';
 import { HELP, parseCli, type CliOptions } from './cli-args.ts';
 import { loadConfigFile } from './config-file.ts';
 import { createLogger, flushLogs } from './logger.ts';
-import { runEmbedded } from './run-embedded.ts';
+import { launch } from './process/launcher.ts';
+import { bindListenSockets } from './process/listen-sockets.ts';
+import { runPrimary } from './process/primary.ts';
 
 /** Exit codes: 0 done, 1 bad config or failure to start, 2 bad command line. */
 async function main(argv: readonly string[]): Promise<number> {
@@ -38,14 +40,11 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`edgelb: the configuration file ${options.conf} is valid\n`);
     return 0;
   }
-  const unavailable = [options.daemon ? '-d/--daemon' : undefined, options.upgrade ? '-u/--upgrade' : undefined].filter(Boolean);
-  if (unavailable.length > 0) {
-    process.stderr.write(`edgelb: not available in this version: ${unavailable.join(', ')}\n`);
-    return 2;
+  if (options.daemon || options.upgrade || config.daemon) {
+    return launch({ configFile: options.conf, config, daemon: options.daemon || config.daemon, upgrade: options.upgrade });
   }
 
   const log = createLogger();
-  if (config.threads > 1) log.warn({ threads: config.threads }, 'threads > 1 is not available yet; running one process');
   process.on('unhandledRejection', (reason) => log.error({ error: describeError(reason) }, 'unhandled rejection'));
   process.on('uncaughtException', (error) => {
     log.fatal({ error: describeError(error), stack: error.stack }, 'uncaught exception; exiting');
@@ -53,37 +52,15 @@ async function main(argv: readonly string[]): Promise<number> {
     process.exit(1);
   });
 
-  let running;
+  // In the foreground this process is the primary (see src/server/process/primary.ts).
   try {
-    running = await runEmbedded(config, log);
+    return await runPrimary({ config, configFile: options.conf, sockets: bindListenSockets(config.listen), log });
   } catch (error) {
     log.fatal({ error: describeError(error) }, 'cannot start');
     flushLogs(log);
     process.stderr.write(`edgelb: cannot start: ${describeError(error)}\n`);
     return 1;
   }
-
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    // The handlers stay installed: a second signal (Ctrl-C reaches a whole process group, and
-    // supervisors often repeat SIGTERM) must not fall back to Node's default of dying at once.
-    const shutdown = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        log.info({ signal }, 'already shutting down gracefully');
-        return;
-      }
-      stopping = true;
-      if (signal === 'SIGQUIT') log.warn({}, 'graceful upgrade is not available in this version; shutting down instead');
-      log.info({ signal, gracePeriodSeconds: config.grace_period_seconds }, 'shutting down gracefully');
-      void running.stop().then(({ forced }) => {
-        if (forced) log.warn({}, 'grace period over; remaining connections were closed');
-        log.info({}, 'stopped');
-        flushLogs(log);
-        resolve(0);
-      });
-    };
-    for (const signal of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(signal, shutdown);
-  });
 }
 
 const code = await main(process.argv.slice(2));

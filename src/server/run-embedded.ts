@@ -6,6 +6,7 @@ import { buildPools, type Pool } from '../core/peer.ts';
 import { createBalancer } from '../edge/balancer.ts';
 import { NodeForwarder } from '../edge/node-forwarder.ts';
 import { NodeListeners } from '../edge/node.ts';
+import type { HealthStore } from '../core/health-store.ts';
 import { ProbeScheduler } from '../prober/scheduler.ts';
 import { MemoryHealthStore } from '../store/memory.ts';
 
@@ -24,11 +25,20 @@ export interface RunningBalancer {
   stop(): Promise<{ forced: boolean }>;
 }
 
+/** A worker process's edge: health comes from its primary, the listening sockets are inherited. */
+export interface WorkerEdge {
+  readonly pools: readonly Pool[];
+  readonly store: HealthStore;
+  readonly listenFds: readonly number[];
+}
+
 /**
  * Embedded mode: health in memory, the prober in this process. Every peer is checked once
- * before the listeners open, so the first request already sees real health.
+ * before the listeners open, so the first request already sees real health. A worker (`worker`)
+ * runs no prober: its primary probes and keeps its store up to date.
  */
-export async function runEmbedded(config: Config, log: Logger): Promise<RunningBalancer> {
+export async function runEmbedded(config: Config, log: Logger, worker?: WorkerEdge): Promise<RunningBalancer> {
+  if (worker !== undefined) return runEdge(config, log, worker, { stop() {} });
   const pools = buildPools(config.upstreams);
   const store = new MemoryHealthStore(pools);
   const prober = new ProbeScheduler(pools, store, {
@@ -41,11 +51,15 @@ export async function runEmbedded(config: Config, log: Logger): Promise<RunningB
     },
   });
   await prober.start();
+  return runEdge(config, log, { pools, store, listenFds: [] }, prober);
+}
+
+async function runEdge(config: Config, log: Logger, { pools, store, listenFds }: WorkerEdge, prober: { stop(): void }): Promise<RunningBalancer> {
   const forwarder = new NodeForwarder(pools, log);
   const app = createBalancer({ pools, store, forwarder, log });
   let listeners: NodeListeners;
   try {
-    listeners = await NodeListeners.open(app, config.listen, { log, clientIdleTimeoutMs: clientIdleTimeout(pools) });
+    listeners = await NodeListeners.open(app, config.listen, { log, clientIdleTimeoutMs: clientIdleTimeout(pools), listenFds });
   } catch (error) {
     prober.stop();
     await forwarder.close();
@@ -56,7 +70,7 @@ export async function runEmbedded(config: Config, log: Logger): Promise<RunningB
       listen: listeners.addresses().map((a) => formatAddress({ host: a.address, port: a.port })),
       pools: Object.fromEntries(pools.map((pool) => [pool.name, pool.peers.map((peer) => peer.id)])),
     },
-    'edgelb is serving',
+    listenFds.length > 0 ? 'worker serving' : 'edgelb is serving',
   );
   return {
     async stop() {

@@ -1,0 +1,26 @@
+import type { Logger } from 'pino';
+import type { Config } from '../../core/config.ts';
+import { formatAddress } from '../../core/address.ts';
+import { ConfigError, describeError } from '../../core/errors.ts';
+import { loadConfigFile } from '../config-file.ts';
+
+/**
+ * The config for a SIGHUP reload, or undefined (logged) when the file is broken: a bad edit never
+ * takes a running balancer down. The listening sockets stay those of the running instance; a
+ * change to `listen` (or to the process settings) takes effect with a graceful upgrade (-u).
+ */
+export async function reloadedConfig(configFile: string, running: Config, log: Logger): Promise<Config | undefined> {
+  let next: Config;
+  try {
+    next = await loadConfigFile(configFile);
+  } catch (error) {
+    const problems = error instanceof ConfigError ? error.problems : [describeError(error)];
+    log.error({ configFile, problems }, 'the configuration file is invalid; keeping the running configuration');
+    return undefined;
+  }
+  const listening = running.listen.map(formatAddress).join(',');
+  if (next.listen.map(formatAddress).join(',') !== listening) {
+    log.warn({ listen: running.listen.map(formatAddress) }, 'listen addresses change with a graceful upgrade (-u), not a reload; keeping them');
+  }
+  return { ...next, listen: running.listen, pid_file: running.pid_file, upgrade_sock: running.upgrade_sock, error_log: running.error_log };
+}
