@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
+import { constants } from 'node:os';
 import type { Address } from '../../core/address.ts';
 import { formatAddress } from '../../core/address.ts';
 
@@ -28,16 +29,22 @@ interface RawHandle {
 type CreateServerHandle = (address: string | undefined, port: number | undefined, addressType: number | undefined, fd?: number) => RawHandle | number;
 const createServerHandle = (net as unknown as { _createServerHandle: CreateServerHandle })._createServerHandle;
 
+const UV_EADDRINUSE = -constants.errno.EADDRINUSE;
+
 /** Binds every address; throws `listen EADDRINUSE 0.0.0.0:8080` and the like, closing what it bound. */
 export function bindListenSockets(addresses: readonly Address[]): ListenSocket[] {
   const sockets: ListenSocket[] = [];
   for (const address of addresses) {
     const handle = createServerHandle(address.host, address.port, net.isIPv6(address.host) ? 6 : 4);
-    if (typeof handle === 'number') {
-      for (const socket of sockets) socket.close();
-      throw new Error(`listen ${getSystemErrorName(handle)} ${formatAddress(address)}`);
+    const socket = typeof handle === 'number' ? handle : fromHandle(handle);
+    // libuv defers EADDRINUSE from bind to listen; a socket that did not bind has port 0.
+    const failure = typeof socket === 'number' ? socket : socket.address.port === 0 ? UV_EADDRINUSE : undefined;
+    if (failure !== undefined) {
+      if (typeof socket !== 'number') socket.close();
+      for (const bound of sockets) bound.close();
+      throw new Error(`listen ${getSystemErrorName(failure)} ${formatAddress(address)}`);
     }
-    sockets.push(fromHandle(handle));
+    sockets.push(socket as ListenSocket);
   }
   return sockets;
 }
