@@ -5,7 +5,12 @@ import type { LogLine } from './processes.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const running = new Set<ChildProcess>();
-process.on('exit', () => running.forEach((child) => child.kill('SIGKILL')));
+
+/** Kills every process `spawnEdgelb` started that still runs (a failed test leaves them behind). */
+export function killSpawned(): void {
+  running.forEach((child) => child.kill('SIGKILL'));
+}
+process.on('exit', killSpawned);
 
 /** A running `edgelb ARGS` whose JSON log lines and other stderr lines are collected. */
 export interface EdgelbProcess {
