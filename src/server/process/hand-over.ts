@@ -18,8 +18,12 @@ const RETRY_MS = 100;
  * objects: connections waiting in their queues are accepted by whichever side accepts next.
  * Resolves true when the new build took over.
  */
-export async function handOverListeners(sockets: readonly ListenSocket[], upgradeSock: string, log: Logger): Promise<boolean> {
-  const connection = await connectWithin(upgradeSock, UPGRADE_WAIT_MS);
+export async function handOverListeners(sockets: readonly ListenSocket[], upgradeSock: string, log: Logger, cancelled: () => boolean): Promise<boolean> {
+  const connection = await connectWithin(upgradeSock, UPGRADE_WAIT_MS, cancelled);
+  if (cancelled()) {
+    connection?.destroy();
+    return false;
+  }
   if (connection === undefined) {
     log.error({ upgradeSock, waitedMs: UPGRADE_WAIT_MS }, 'no new process is waiting on upgrade_sock (start it with -u); still serving');
     return false;
@@ -41,9 +45,9 @@ export async function handOverListeners(sockets: readonly ListenSocket[], upgrad
   return code === 0;
 }
 
-async function connectWithin(path: string, waitMs: number): Promise<Socket | undefined> {
+async function connectWithin(path: string, waitMs: number, cancelled: () => boolean): Promise<Socket | undefined> {
   const deadline = performance.now() + waitMs;
-  while (performance.now() < deadline) {
+  while (performance.now() < deadline && !cancelled()) {
     const socket = await new Promise<Socket | undefined>((resolve) => {
       const attempt = connect(path, () => resolve(attempt));
       attempt.once('error', () => resolve(undefined));

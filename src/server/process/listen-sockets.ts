@@ -36,15 +36,14 @@ export function bindListenSockets(addresses: readonly Address[]): ListenSocket[]
   const sockets: ListenSocket[] = [];
   for (const address of addresses) {
     const handle = createServerHandle(address.host, address.port, net.isIPv6(address.host) ? 6 : 4);
-    const socket = typeof handle === 'number' ? handle : fromHandle(handle);
+    const socket = typeof handle === 'number' ? undefined : fromHandle(handle);
     // libuv defers EADDRINUSE from bind to listen; a socket that did not bind has port 0.
-    const failure = typeof socket === 'number' ? socket : socket.address.port === 0 ? UV_EADDRINUSE : undefined;
-    if (failure !== undefined) {
-      if (typeof socket !== 'number') socket.close();
+    if (socket === undefined || socket.address.port === 0) {
+      socket?.close();
       for (const bound of sockets) bound.close();
-      throw new Error(`listen ${getSystemErrorName(failure)} ${formatAddress(address)}`);
+      throw new Error(`listen ${getSystemErrorName(typeof handle === 'number' ? handle : UV_EADDRINUSE)} ${formatAddress(address)}`);
     }
-    sockets.push(socket as ListenSocket);
+    sockets.push(socket);
   }
   return sockets;
 }

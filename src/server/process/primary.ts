@@ -42,9 +42,13 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
 
   return new Promise<number>((resolve) => {
     let stopping = false;
+    let upgrading = false;
+    let finishing = false;
     let busy: Promise<void> = Promise.resolve();
 
     const finish = async () => {
+      if (finishing) return;
+      finishing = true;
       await busy;
       await generation.drain();
       if (pidFile !== undefined) removePidFileIfOurs(pidFile);
@@ -65,22 +69,23 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       void finish();
     };
     const upgrade = () => {
-      if (stopping) return;
-      stopping = true;
+      if (stopping || upgrading) return;
+      upgrading = true;
       log.info({ signal: 'SIGQUIT', upgradeSock: generation.config.upgrade_sock }, 'graceful upgrade: waiting for the new process');
       busy = busy.then(async () => {
-        if (await handOverListeners(sockets, generation.config.upgrade_sock, log)) {
+        // A SIGTERM while waiting for the new process ends the wait: this becomes a plain shutdown.
+        if (await handOverListeners(sockets, generation.config.upgrade_sock, log, () => stopping)) {
           log.info({}, 'the new process serves on the listening sockets; draining');
           // Its copies keep the sockets open: closing ours only stops this process accepting.
+          stopping = true;
           for (const socket of sockets) socket.close();
           void finish();
-        } else {
-          stopping = false;
         }
+        upgrading = false;
       });
     };
     const reload = () => {
-      if (stopping) return;
+      if (stopping || upgrading) return;
       busy = busy.then(async () => {
         log.info({ signal: 'SIGHUP', configFile }, 'reloading the configuration');
         const next = await reloadedConfig(configFile, generation.config, log);
