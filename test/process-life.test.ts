@@ -9,7 +9,7 @@ import { request } from 'undici';
 import { stringify } from 'yaml';
 import { isRunning, killPid, killSpawned, spawnEdgelb, type EdgelbProcess } from './support/edgelb-process.ts';
 import { client } from './support/http.ts';
-import { runLoad } from './support/load.ts';
+import { runLoad } from './support/keep-alive-load.ts';
 import { killAll, startUpstream } from './support/processes.ts';
 import { waitFor } from './support/wait-for.ts';
 
