@@ -160,6 +160,18 @@ describe('daemon (-d), pid file and SIGTERM', () => {
     process.kill(pid, 'SIGTERM');
     await waitFor('the daemon to exit', () => !isRunning(pid));
   });
+  it('takes daemon: true in the config as -d', async () => {
+    const upstream = await startUpstream('config-daemon');
+    const files = setup({ daemon: true, upstreams: { web: { peers: [upstream.address] } } });
+    const launcher = spawnEdgelb(['-c', files.configFile]);
+    assert.equal(await within('the launcher', launcher.exited), 0, launcher.messages.join('\n'));
+    const pid = pidIn(files.pidFile)!;
+    daemons.push(pid);
+    assert.ok(isRunning(pid) && pid !== launcher.process.pid, 'a background process serves');
+    process.kill(pid, 'SIGTERM');
+    await waitFor('the daemon to exit', () => !isRunning(pid));
+    assert.equal(existsSync(files.pidFile), false);
+  });
 });
 
 describe('workers (threads)', () => {
