@@ -113,7 +113,9 @@ upstreams:
         env: { ...process.env, LOG_LEVEL: 'warn' },
         cpus: ctx.proxyCpus,
       });
-      return ready(proc, `http://127.0.0.1:${ctx.port}/`);
+      const system = await ready(proc, `http://127.0.0.1:${ctx.port}/`);
+      // The primary holds the sockets and probes; the worker (threads: 1) handles requests.
+      return { ...system, servingPid: () => childPids(proc.pid)[0] };
     },
   },
 ];
