@@ -5,7 +5,7 @@ import { loadConfigFile } from './config-file.ts';
 import { runDrainCommand } from './drain-command.ts';
 import { createLogger, flushLogs } from './logger.ts';
 import { launch } from './process/launcher.ts';
-import { bindListenSockets, heldAddresses } from './process/listen-sockets.ts';
+import { bindHeldSockets } from './process/listen-sockets.ts';
 import { runPrimary } from './process/primary.ts';
 import { runProbeCommand } from './probe-command.ts';
 import { runStatus, watchStatus } from './run-status.ts';
@@ -68,7 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
   // In the foreground this process is the primary (see src/server/process/primary.ts).
   try {
-    return await runPrimary({ config, configFile: options.conf, sockets: bindListenSockets(heldAddresses(config)), log });
+    return await runPrimary({ config, configFile: options.conf, sockets: bindHeldSockets(config), log });
   } catch (error) {
     log.fatal({ error: describeError(error) }, 'cannot start');
     flushLogs(log);

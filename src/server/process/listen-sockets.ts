@@ -40,17 +40,26 @@ export function heldAddresses(config: Pick<Config, 'listen' | 'admin'>): Address
   return config.admin === undefined ? [...config.listen] : [...config.listen, config.admin.listen];
 }
 
-/** Binds every address; throws `listen EADDRINUSE 0.0.0.0:8080` and the like, closing what it bound. */
-export function bindListenSockets(addresses: readonly Address[]): ListenSocket[] {
+/** Binds `heldAddresses(config)`; a failure names `admin.listen` when it is the admin address. */
+export function bindHeldSockets(config: Pick<Config, 'listen' | 'admin'>): ListenSocket[] {
+  return bindListenSockets(heldAddresses(config), config.admin === undefined ? [] : [...config.listen.map(() => undefined), 'admin.listen']);
+}
+
+/**
+ * Binds every address; throws `listen EADDRINUSE 0.0.0.0:8080` and the like (with the config key
+ * from `names` where given, e.g. `admin.listen: EADDRINUSE ...`), closing what it bound.
+ */
+export function bindListenSockets(addresses: readonly Address[], names: readonly (string | undefined)[] = []): ListenSocket[] {
   const sockets: ListenSocket[] = [];
-  for (const address of addresses) {
+  for (const [index, address] of addresses.entries()) {
     const handle = createServerHandle(address.host, address.port, net.isIPv6(address.host) ? 6 : 4);
     const socket = typeof handle === 'number' ? undefined : fromHandle(handle);
     // libuv defers EADDRINUSE from bind to listen; a socket that did not bind has port 0.
     if (socket === undefined || socket.address.port === 0) {
       socket?.close();
       for (const bound of sockets) bound.close();
-      throw new Error(`listen ${getSystemErrorName(typeof handle === 'number' ? handle : UV_EADDRINUSE)} ${formatAddress(address)}`);
+      const what = names[index] === undefined ? 'listen' : `${names[index]}:`;
+      throw new Error(`${what} ${getSystemErrorName(typeof handle === 'number' ? handle : UV_EADDRINUSE)} ${formatAddress(address)}`);
     }
     sockets.push(socket);
   }

@@ -2,7 +2,7 @@ import { closeSync, writeSync } from 'node:fs';
 import { describeError } from '../../core/errors.ts';
 import { loadConfigFile } from '../config-file.ts';
 import { createLogger, flushLogs } from '../logger.ts';
-import { bindListenSockets, heldAddresses } from './listen-sockets.ts';
+import { bindHeldSockets, heldAddresses } from './listen-sockets.ts';
 import { runPrimary } from './primary.ts';
 import { confirmTakeOver, matchListenSockets, receiveListeners } from './take-over.ts';
 
@@ -36,7 +36,7 @@ try {
   const configFile = process.argv[2]!;
   const config = await loadConfigFile(configFile);
   const takeOver = process.env.EDGELB_TAKE_OVER === '1';
-  const sockets = takeOver ? matchListenSockets(heldAddresses(config), await receiveListeners()) : bindListenSockets(heldAddresses(config));
+  const sockets = takeOver ? matchListenSockets(heldAddresses(config), await receiveListeners()) : bindHeldSockets(config);
   code = await runPrimary({
     config,
     configFile,
