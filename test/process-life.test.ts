@@ -90,6 +90,29 @@ describe('graceful upgrade (-u and SIGQUIT)', () => {
     assert.equal(existsSync(files.pidFile), false, 'SIGTERM removed the pid file');
   });
 
+  it('hands the admin listener over too: the new build answers on the same admin address', async () => {
+    const upstream = await startUpstream('admin-upgrade');
+    const files = setup({ admin: { listen: '127.0.0.1:0' }, upstreams: { web: { peers: [upstream.address] } } });
+    const old = spawnEdgelb(['-c', files.configFile]);
+    await serving(old);
+    const adminOf = (lb: EdgelbProcess) => lb.logs.find((l) => l.msg === 'edgelb is serving')?.admin;
+    const admin = adminOf(old);
+    assert.equal(typeof admin, 'string');
+    const next = spawnEdgelb(['-u', '-c', files.configFile]);
+    await waitFor('the new process to wait on upgrade_sock', () => next.messages.some((m) => m.includes('waiting on')));
+    old.process.kill('SIGQUIT');
+    const { pid: newPid } = await serving(next);
+    daemons.push(newPid);
+    assert.equal(await within('the old process to drain and exit', old.exited), 0);
+    assert.equal(adminOf(next), admin, 'the same admin socket, not a new one');
+    const status = await request(`http://${String(admin)}/status`, { dispatcher: client });
+    assert.equal(status.statusCode, 200);
+    const body = await status.body.json() as { pools: Array<{ name: string }> };
+    assert.deepEqual(body.pools.map((pool) => pool.name), ['web']);
+    next.process.kill('SIGTERM');
+    assert.equal(await within('the new process to stop', next.exited), 0);
+  });
+
   it('keeps serving when no new process comes to upgrade_sock', { timeout: 60_000 }, async () => {
     const upstream = await startUpstream('lonely');
     const files = setup({ upstreams: { web: { peers: [upstream.address] } } });
