@@ -70,18 +70,21 @@ run() {
   local flags_var="NODE_FLAGS_$1"
   # shellcheck disable=SC2086 # the flags are meant to be split into words
   LOG_LEVEL=warn taskset -c 1 "$node" ${!flags_var:-} "$work/$1/bin/edgelb.js" -c "$work/edgelb-$1.yaml" >"$work/stdout-$1.log" &
-  local pid=$!
+  local pid=$! serving
   for _ in $(seq 100); do curl -s -o /dev/null "127.0.0.1:$base" && break; sleep 0.1; done
+  # A revision with a primary and a worker process: the worker is what serves.
+  serving=$(awk '{print $1}' "/proc/$pid/task/$pid/children" 2>/dev/null)
+  serving=${serving:-$pid}
   taskset -c 0 wrk -t1 -c64 -d2s "${script_args[@]}" "http://127.0.0.1:$base$url_path" >/dev/null
   local before after out
-  before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  before=$(awk '{print $14 + $15}' "/proc/$serving/stat")
   out=$(taskset -c 0 wrk -t1 -c64 -d"${secs}"s --latency "${script_args[@]}" "http://127.0.0.1:$base$url_path")
-  after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  after=$(awk '{print $14 + $15}' "/proc/$serving/stat")
   local requests rps
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   # /proc/PID/stat counts clock ticks of 10 ms.
-  echo "$1 rps=$rps cpu_us_per_req=$(awk -v t=$((after - before)) -v n="$requests" 'BEGIN {printf "%.1f", t * 10000 / n}') $(grep VmHWM "/proc/$pid/status" | tr -s ' \t' ' ')"
+  echo "$1 rps=$rps cpu_us_per_req=$(awk -v t=$((after - before)) -v n="$requests" 'BEGIN {printf "%.1f", t * 10000 / n}') $(grep VmHWM "/proc/$serving/status" | tr -s ' \t' ' ')"
   kill -TERM "$pid"; wait "$pid" || true
   rm -f "$work/stdout-$1.log"
 }

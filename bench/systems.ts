@@ -64,8 +64,9 @@ function nginxProxy(id: string, label: string, keepalive: boolean): SystemSpec {
 
 /**
  * edgelb with the rig's upstreams. With `threads: 1` it is pinned to the proxies' CPU like every
- * other system; with more, its workers get every CPU of the rig (sharing CPU 0 with wrk), and
- * the row exists only if the version under test really runs that many worker processes.
+ * other system; with more, its primary and workers get every CPU of the rig (taskset applies to
+ * the whole process tree, so the workers share CPU 0 with wrk), and the row exists only if the
+ * version under test really runs that many worker processes.
  */
 function edgelb(id: string, label: string, threads: number): SystemSpec {
   return {
@@ -94,13 +95,13 @@ upstreams:
         cpus: threads > 1 ? ctx.allCpus : ctx.proxyCpus,
       });
       const system = await ready(proc, `http://127.0.0.1:${ctx.port}/`);
-      if (threads === 1) return system;
       const workers = await waitForChildren(proc.pid, threads);
-      if (workers < threads) {
+      if (threads > 1 && workers < threads) {
         await stopProcess(proc);
         throw new Error(`threads: ${threads} ran ${workers} worker process(es) in this version`);
       }
-      return { ...system, servingPids: () => [proc.pid, ...childPids(proc.pid)] };
+      // The primary holds the sockets and probes; the workers handle the requests.
+      return { ...system, servingPids: () => childPids(proc.pid) };
     },
   };
 }

@@ -140,6 +140,11 @@ describe('admin listener', () => {
     assert.equal((await runEdgelb(['-t', '-c', file])).code, 0);
     write({ listen: '[::1]:9900' });
     assert.equal((await runEdgelb(['-t', '-c', file])).code, 0, 'loopback needs no token');
+
+    writeFileSync(file, stringify({ threads: 2, admin: { listen: '127.0.0.1:9900' }, upstreams: { web: { peers: ['127.0.0.1:9'] } } }));
+    const twoWorkers = await runEdgelb(['-t', '-c', file]);
+    assert.equal(twoWorkers.code, 1);
+    assert.match(twoWorkers.stderr, /admin: the admin listener runs with threads: 1/);
   });
 
   it('stops the start, naming the key, when the admin address is taken', async () => {

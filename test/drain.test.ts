@@ -96,7 +96,7 @@ describe('draining', () => {
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no peer "127.0.0.1:1" in pool "web"/);
     assert.equal((await runEdgelb(['drain', 'web'])).code, 2, 'a missing operand is a command line error');
-    await lb.kill();
+    await lb.kill('SIGTERM');
     const unreachable = await runEdgelb(['drain', 'web', b.address, '-c', lb.configFile]);
     assert.equal(unreachable.code, 1);
     assert.match(unreachable.stderr, /cannot reach the admin listener at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);

@@ -52,7 +52,8 @@ describe('streaming bodies', () => {
   });
 
   it('keeps memory flat however much flows through: bodies are never buffered', async () => {
-    const pid = lb.process.pid!;
+    // The worker process serves; the primary only holds the sockets and probes.
+    const pid = (lb.logs.find((line) => line.msg === 'edgelb is serving')!.workers as number[])[0]!;
     const afterFirst = await peakRss(pid);
     const download = await request(`${lb.url}/download?bytes=${4 * SIZE}`, { dispatcher: client });
     for await (const _chunk of download.body) void _chunk;

@@ -131,7 +131,8 @@ const admin = z
 export const configSchema = z.strictObject({
   version: z.literal(1, 'only version 1 exists').default(1),
   threads: z.int().min(1).default(1),
-  daemon: z.literal(false, notAvailable('daemon mode')).default(false),
+  /** Same as `-d`: run in the background. */
+  daemon: z.boolean().default(false),
   pid_file: z.string().min(1).default('/tmp/edgelb.pid'),
   error_log: z.string().min(1).optional(),
   upgrade_sock: z.string().min(1).default('/tmp/edgelb.sock'),
@@ -147,7 +148,11 @@ export const configSchema = z.strictObject({
   redis: redisUrl.optional(),
   /** Prefix of every Redis key and channel, so several fleets can share one Redis. */
   redis_prefix: z.string().regex(REDIS_PREFIX, 'letters, digits and "_.:-", 1-64 characters').default('edgelb:'),
-});
+})
+  .refine((config) => config.admin === undefined || config.threads === 1, {
+    message: 'the admin listener runs with threads: 1 in this version (with more workers, each would report only its own traffic)',
+    path: ['admin'],
+  });
 
 export type Config = z.output<typeof configSchema>;
 export type PoolConfig = Config['upstreams'][string];

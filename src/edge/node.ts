@@ -15,6 +15,7 @@ import { closeAllConnections, createTlsServer, type AnyRequestListener, type Htt
 /** Where to listen: an address, and for TLS listeners their certificates and whether to offer h2. */
 export type ListenerSpec = Address & Partial<Pick<ListenerConfig, 'tls' | 'h2'>>;
 type ListeningServer = Server | HttpsServer | Http2Listener;
+import { stopAccepting, sweepIdleConnectionsAfterGrace } from './polite-close.ts';
 
 export interface ListenerOptions {
   readonly log: Log;
@@ -24,6 +25,8 @@ export interface ListenerOptions {
    * or a client waiting on a slow but healthy peer would be cut first.
    */
   readonly clientIdleTimeoutMs: number;
+  /** Listening sockets inherited from the primary, one per address in order: accept on these instead of binding. */
+  readonly listenFds?: readonly number[];
 }
 
 /** The Node listeners of one balancer app. */
@@ -46,7 +49,7 @@ export class NodeListeners {
       for (const [index, address] of addresses.entries()) {
         const tls = address.tls === undefined ? undefined : await ServerCertificates.load(address.tls.certs, `listen.${index}.`, options.log);
         if (tls !== undefined) certificates.push(tls);
-        servers.push(await listen(app, address, tls, options));
+        servers.push(await listen(app, address, tls, options, options.listenFds?.[index]));
       }
     } catch (error) {
       for (const server of servers) server.close();
@@ -73,15 +76,15 @@ export class NodeListeners {
   }
 
   /**
-   * Stops accepting and resolves once every connection has closed. Idle keep-alive connections
-   * are closed now and again as in-flight requests finish (their responses already asked the
-   * client to close); at the deadline the rest are cut.
+   * Stops accepting and resolves once every connection has closed. Responses from now on ask
+   * their clients to close; idle keep-alive connections get a short grace to send one last request
+   * (see `IDLE_GRACE_MS`) and are closed after it; at the deadline the rest are cut.
    */
   async close(deadlineMs: number): Promise<{ forced: boolean }> {
     for (const watch of this.#watches) watch.close();
     // HTTP/2 sessions get a GOAWAY from `close`: their streams in flight finish, no new ones start.
-    const closed = this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
-    const sweep = setInterval(() => this.#servers.forEach((server) => server.closeIdleConnections()), 50);
+    const closed = this.#servers.map((server) => new Promise<void>((resolve) => stopAccepting(server, resolve)));
+    const sweep = sweepIdleConnectionsAfterGrace(this.#servers);
     let forced = false;
     const deadline = new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -94,13 +97,15 @@ export class NodeListeners {
     try {
       await Promise.race([Promise.all(closed), deadline]);
     } finally {
-      clearInterval(sweep);
+      sweep.stop();
     }
     return { forced };
   }
 }
 
-function listen(app: Hono<NodeEnv>, address: ListenerSpec, certificates: ServerCertificates | undefined, options: ListenerOptions): Promise<ListeningServer> {
+function listen(
+  app: Hono<NodeEnv>, address: ListenerSpec, certificates: ServerCertificates | undefined, options: ListenerOptions, fd: number | undefined,
+): Promise<ListeningServer> {
   const listener = getRequestListener(app.fetch as Parameters<typeof getRequestListener>[0], {
     // The balancer builds Web objects only for its own error responses; leave Node's globals alone
     // and let the forwarder own the request body (it streams it upstream).
@@ -117,9 +122,11 @@ function listen(app: Hono<NodeEnv>, address: ListenerSpec, certificates: ServerC
   server.on('clientError', clientErrorHandler(options.log));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(address.port, address.host, () => {
+    const ready = () => {
       server.off('error', reject);
       resolve(server);
-    });
+    };
+    if (fd === undefined) server.listen(address.port, address.host, ready);
+    else server.listen({ fd }, ready);
   });
 }

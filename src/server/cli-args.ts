@@ -38,9 +38,10 @@ Usage:
 Options:
   -c, --conf FILE   the YAML config file (see examples/demo.yaml)
   -t, --test        validate the config and exit: 0 when valid, 1 with one line per problem
-  -d, --daemon      run in the background, write pid_file, log to error_log   (not yet available)
+  -d, --daemon      run in the background, write pid_file, log to error_log;
+                    returns once serving
   -u, --upgrade     take over the listening sockets of the running instance
-                    through upgrade_sock                                       (not yet available)
+                    through upgrade_sock (then send the running one SIGQUIT)
   -h, --help        show this help
   -V, --version     print the version
   --json            status: print the report as JSON
@@ -53,6 +54,9 @@ Environment:
 Signals:
   SIGTERM, SIGINT   graceful shutdown: stop accepting, finish in-flight requests
                     (up to grace_period_seconds), exit 0
+  SIGQUIT           graceful upgrade: hand the listening sockets to the process
+                    started with -u, then drain and exit
+  SIGHUP            reload the config file
 `;
 
 /** Parses the command line; throws with a usage message for unknown flags. */

@@ -4,12 +4,12 @@ import { HELP, parseCli, type CliOptions } from './cli-args.ts';
 import { loadConfigFile } from './config-file.ts';
 import { runDrainCommand } from './drain-command.ts';
 import { createLogger, flushLogs } from './logger.ts';
-import { runEmbedded } from './run-embedded.ts';
-import { upstreamTlsByPool } from './upstream-tls.ts';
-import { buildPools } from '../core/peer.ts';
-import { sharedStoreLocation } from './shared-store-location.ts';
-import { runProber } from '../prober/run-prober.ts';
+import { launch } from './process/launcher.ts';
+import { bindHeldSockets } from './process/listen-sockets.ts';
+import { runPrimary } from './process/primary.ts';
+import { runProbeCommand } from './probe-command.ts';
 import { runStatus, watchStatus } from './run-status.ts';
+import { sharedStoreLocation } from './shared-store-location.ts';
 
 /** Exit codes: 0 done, 1 bad config or failure to start, 2 bad command line. */
 async function main(argv: readonly string[]): Promise<number> {
@@ -53,14 +53,12 @@ async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   if (options.command === 'status') return options.watch ? watchStatus(config, shared!) : runStatus(config, shared!, options.json);
-  const unavailable = [options.daemon ? '-d/--daemon' : undefined, options.upgrade ? '-u/--upgrade' : undefined].filter(Boolean);
-  if (unavailable.length > 0) {
-    process.stderr.write(`edgelb: not available in this version: ${unavailable.join(', ')}\n`);
-    return 2;
+  if (options.command === 'probe') return runProbeCommand(config, shared!, options.id);
+  if (options.daemon || options.upgrade || config.daemon) {
+    return launch({ configFile: options.conf, config, daemon: options.daemon || config.daemon, upgrade: options.upgrade });
   }
 
   const log = createLogger();
-  if (config.threads > 1) log.warn({ threads: config.threads }, 'threads > 1 is not available yet; running one process');
   process.on('unhandledRejection', (reason) => log.error({ error: describeError(reason) }, 'unhandled rejection'));
   process.on('uncaughtException', (error) => {
     log.fatal({ error: describeError(error), stack: error.stack }, 'uncaught exception; exiting');
@@ -68,46 +66,15 @@ async function main(argv: readonly string[]): Promise<number> {
     process.exit(1);
   });
 
-  let running;
+  // In the foreground this process is the primary (see src/server/process/primary.ts).
   try {
-    running = options.command === 'probe'
-      ? await runProber(config, shared!, log, options.id, upstreamTlsByPool(buildPools(config.upstreams)))
-      : await runEmbedded(config, log);
+    return await runPrimary({ config, configFile: options.conf, sockets: bindHeldSockets(config), log });
   } catch (error) {
     log.fatal({ error: describeError(error) }, 'cannot start');
     flushLogs(log);
     process.stderr.write(`edgelb: cannot start: ${describeError(error)}\n`);
     return 1;
   }
-
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    // The handlers stay installed: a second signal (Ctrl-C reaches a whole process group, and
-    // supervisors often repeat SIGTERM) must not fall back to Node's default of dying at once.
-    const shutdown = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        log.info({ signal }, 'already shutting down gracefully');
-        return;
-      }
-      stopping = true;
-      if (signal === 'SIGQUIT') log.warn({}, 'graceful upgrade is not available in this version; shutting down instead');
-      log.info({ signal, gracePeriodSeconds: config.grace_period_seconds }, 'shutting down gracefully');
-      void running.stop().then((result) => {
-        if (result?.forced) log.warn({}, 'grace period over; remaining connections were closed');
-        log.info({}, 'stopped');
-        flushLogs(log);
-        resolve(0);
-      });
-    };
-    for (const signal of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(signal, shutdown);
-
-    // SIGHUP re-reads the TLS certificates (they are also reloaded when their files change).
-    process.on('SIGHUP', () => {
-      if (!('reloadCertificates' in running)) return;
-      log.info({ signal: 'SIGHUP' }, 'reloading certificates');
-      void running.reloadCertificates();
-    });
-  });
 }
 
 const code = await main(process.argv.slice(2));

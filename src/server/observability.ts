@@ -48,8 +48,8 @@ export class Observability {
     this.metrics.healthChecked(peer, latencyMs);
   }
 
-  /** Starts the admin listener, if configured; resolves with its address. */
-  async serve(forwarder: NodeForwarder, listeners: NodeListeners): Promise<string | undefined> {
+  /** Starts the admin listener, if configured (on `fd` when the primary holds its socket); resolves with its address. */
+  async serve(forwarder: NodeForwarder, listeners: NodeListeners, fd?: number): Promise<string | undefined> {
     this.#forwarder = forwarder;
     this.#listeners = listeners;
     const settings = this.#config.admin;
@@ -72,7 +72,7 @@ export class Observability {
         this.#store.setDrained(peer, drained);
       },
     });
-    this.#admin = await AdminServer.open(app, settings.listen);
+    this.#admin = await AdminServer.open(app, settings.listen, fd);
     const bound = this.#admin.address();
     return formatAddress({ host: bound.address, port: bound.port });
   }

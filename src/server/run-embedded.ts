@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import { formatAddress } from '../core/address.ts';
-import { describeError } from '../core/errors.ts';
 import { MAX_DURATION_MS } from '../core/duration.ts';
+import { describeError } from '../core/errors.ts';
 import { buildPools, type Pool } from '../core/peer.ts';
 import { createBalancer } from '../edge/balancer.ts';
 import { NodeForwarder } from '../edge/node-forwarder.ts';
 import { NodeListeners } from '../edge/node.ts';
-import { startHealth } from './health-source.ts';
+import { startHealth, type HealthSource } from './health-source.ts';
 import { Observability } from './observability.ts';
+import type { HealthMirror } from './process/health-relay.ts';
 import { upstreamTlsByPool } from './upstream-tls.ts';
 
 /** How much longer than the slowest peer's read timeout a client connection may stay idle. */
@@ -28,27 +29,38 @@ export interface RunningBalancer {
   reloadCertificates(): Promise<void>;
 }
 
+/** What a worker process gets from its primary. */
+export interface WorkerEdge {
+  /** The listening sockets the primary holds, inherited as fds, in `listen` order. */
+  readonly listenFds: readonly number[];
+  /** The admin listener's socket, when `admin` is configured. */
+  readonly adminFd?: number | undefined;
+  /** Embedded mode: the primary's health verdicts, mirrored. Absent with `redis`: the worker follows Redis itself. */
+  readonly mirror?: HealthMirror | undefined;
+}
+
 /**
- * The edge. Embedded mode: health in memory, the prober in this process; with `redis`: the
- * shared healthy set (see `startHealth`). Health is known before the listeners open, so the
- * first request already sees it.
+ * The edge in a worker process. Health comes from the primary's prober (embedded mode) or from
+ * the shared health in Redis; either way it is known before the listeners accept, so the first
+ * request already sees it.
  */
-export async function runEmbedded(config: Config, log: Logger): Promise<RunningBalancer> {
-  const pools = buildPools(config.upstreams);
+export async function runEmbedded(config: Config, log: Logger, worker: WorkerEdge): Promise<RunningBalancer> {
+  const pools = worker.mirror?.pools ?? buildPools(config.upstreams);
   const upstreamTls = upstreamTlsByPool(pools);
   let observability!: Observability;
-  const health = await startHealth(config, pools, log, upstreamTls, (store) => {
+  const watch = (store: HealthSource['store']) => {
     observability = new Observability(config, pools, store, log);
-    return { onCheck: (peer, state) => observability.healthChecked(peer, state.latencyMs) };
-  });
+    return { onCheck: (peer: Pool['peers'][number], state: { latencyMs: number }) => observability.healthChecked(peer, state.latencyMs) };
+  };
+  const health = worker.mirror !== undefined ? worker.mirror.source(watch) : await startHealth(config, pools, log, upstreamTls, watch);
   const store = health.store;
   const forwarder = new NodeForwarder(pools, log, upstreamTls);
   const app = createBalancer({ pools, store, forwarder, log, observer: observability.observer });
   let listeners: NodeListeners;
   let admin: string | undefined;
   try {
-    listeners = await NodeListeners.open(app, config.listen, { log, clientIdleTimeoutMs: clientIdleTimeout(pools) });
-    admin = await observability.serve(forwarder, listeners).catch(async (error: unknown) => {
+    listeners = await NodeListeners.open(app, config.listen, { log, clientIdleTimeoutMs: clientIdleTimeout(pools), listenFds: worker.listenFds });
+    admin = await observability.serve(forwarder, listeners, worker.adminFd).catch(async (error: unknown) => {
       await listeners.close(0);
       throw new Error(`admin.listen: ${describeError(error)}`);
     });
@@ -64,7 +76,7 @@ export async function runEmbedded(config: Config, log: Logger): Promise<RunningB
       pools: Object.fromEntries(pools.map((pool) => [pool.name, pool.peers.map((peer) => peer.id)])),
       admin,
     },
-    'edgelb is serving',
+    'worker serving',
   );
   return {
     async stop() {

@@ -12,14 +12,17 @@ export class AdminServer {
     this.#server = server;
   }
 
-  static open(app: Hono, address: Address): Promise<AdminServer> {
+  /** Listens on `address`, or accepts on `fd`: a socket bound by the primary, which outlives workers. */
+  static open(app: Hono, address: Address, fd?: number): Promise<AdminServer> {
     const server = createServer(getRequestListener(app.fetch));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(address.port, address.host, () => {
+      const ready = () => {
         server.off('error', reject);
         resolve(new AdminServer(server));
-      });
+      };
+      if (fd === undefined) server.listen(address.port, address.host, ready);
+      else server.listen({ fd }, ready);
     });
   }
 

@@ -1,0 +1,16 @@
+import { handleForFd } from './listen-sockets.ts';
+import { isMessage } from './messages.ts';
+
+/**
+ * Started by `handOverListeners` with its IPC channel on the `upgrade_sock` connection (fd 3)
+ * and the listening sockets from fd 4 on: sends each to the new process, and exits 0 once that
+ * process says it serves on them, 1 if it goes away first.
+ */
+const count = Number(process.env.EDGELB_HANDOVER_COUNT);
+process.on('message', (message: unknown) => {
+  if (isMessage<{ type: 'edgelb:taken-over' }>(message, 'edgelb:taken-over')) process.exit(0);
+});
+process.on('disconnect', () => process.exit(1));
+for (let index = 0; index < count; index++) {
+  process.send!({ type: 'edgelb:listener', index, count }, handleForFd(4 + index) as never);
+}

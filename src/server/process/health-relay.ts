@@ -1,0 +1,79 @@
+import type { HealthStore } from '../../core/health-store.ts';
+import type { PeerState } from '../../core/health.ts';
+import type { Peer, Pool } from '../../core/peer.ts';
+import type { ProbeEvents } from '../../prober/scheduler.ts';
+import { MemoryHealthStore } from '../../store/memory.ts';
+import type { HealthSource } from '../health-source.ts';
+import type { HealthEntry } from './messages.ts';
+
+/**
+ * The primary's health store in embedded mode: one prober for all workers writes here, and every
+ * check's verdict is passed on to the workers, which keep a mirror of it (their status and metrics
+ * show the last check too, not only flips).
+ */
+export class RelayedHealthStore implements HealthStore {
+  readonly #store: MemoryHealthStore;
+  readonly #relay: (entry: HealthEntry) => void;
+
+  constructor(pools: readonly Pool[], relay: (entry: HealthEntry) => void) {
+    this.#store = new MemoryHealthStore(pools);
+    this.#relay = relay;
+  }
+
+  healthyPeers(pool: string): readonly Peer[] {
+    return this.#store.healthyPeers(pool);
+  }
+
+  state(peer: Peer): PeerState | undefined {
+    return this.#store.state(peer);
+  }
+
+  setState(peer: Peer, state: PeerState): void {
+    this.#store.setState(peer, state);
+    this.#relay({ pool: peer.pool, peer: peer.id, state });
+  }
+
+  /** Drains are a worker's business (its admin listener); the primary's prober never drains. */
+  setDrained(peer: Peer, drained: boolean): void {
+    this.#store.setDrained(peer, drained);
+  }
+
+  isDrained(peer: Peer): boolean {
+    return this.#store.isDrained(peer);
+  }
+
+  /** Every decided peer, for a worker that starts now. */
+  snapshot(pools: readonly Pool[]): HealthEntry[] {
+    return pools.flatMap((pool) => pool.peers.flatMap((peer) => {
+      const state = this.#store.state(peer);
+      return state === undefined ? [] : [{ pool: pool.name, peer: peer.id, state }];
+    }));
+  }
+}
+
+/** A worker's side: a memory store kept current with the primary's verdicts. */
+export class HealthMirror {
+  readonly pools: readonly Pool[];
+  readonly #store: MemoryHealthStore;
+  #events: ProbeEvents = {};
+
+  constructor(pools: readonly Pool[], initial: readonly HealthEntry[]) {
+    this.pools = pools;
+    this.#store = new MemoryHealthStore(pools);
+    for (const entry of initial) this.apply(entry);
+  }
+
+  apply(entry: HealthEntry): void {
+    const peer = this.pools.find((pool) => pool.name === entry.pool)?.peers.find((candidate) => candidate.id === entry.peer);
+    if (peer === undefined) return;
+    const changed = this.#store.state(peer)?.up !== entry.state.up;
+    this.#store.setState(peer, entry.state);
+    this.#events.onCheck?.(peer, entry.state, changed);
+  }
+
+  /** The mirror as the worker's health source; `watch` hears of every check from now on. */
+  source(watch: (store: HealthStore) => ProbeEvents): HealthSource {
+    this.#events = watch(this.#store);
+    return { store: this.#store, stop: async () => {} };
+  }
+}

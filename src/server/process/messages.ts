@@ -1,0 +1,27 @@
+import type { Config } from '../../core/config.ts';
+import type { PeerState } from '../../core/health.ts';
+
+/** One peer's health as the primary's prober decided it, sent to every worker. */
+export interface HealthEntry {
+  readonly pool: string;
+  readonly peer: string;
+  readonly state: PeerState;
+}
+
+/** Primary → worker. `start` comes first; listening sockets are the worker's fds from `LISTEN_FD_BASE`. */
+export type ToWorker =
+  | { readonly type: 'edgelb:start'; readonly config: Config; readonly health: readonly HealthEntry[] }
+  | { readonly type: 'edgelb:health'; readonly entry: HealthEntry }
+  | { readonly type: 'edgelb:stop' };
+
+/** Worker → primary. */
+export type FromWorker =
+  | { readonly type: 'edgelb:serving' }
+  | { readonly type: 'edgelb:start-failed'; readonly reason: string };
+
+/** A worker's fd 3 is its IPC channel; the listening sockets follow, in `listen` order. */
+export const LISTEN_FD_BASE = 4;
+
+export function isMessage<T extends { type: string }>(value: unknown, type: T['type']): value is T {
+  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type;
+}

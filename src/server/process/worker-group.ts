@@ -1,0 +1,107 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Logger } from 'pino';
+import type { Config } from '../../core/config.ts';
+import { entryFile } from './entry-file.ts';
+import type { ListenSocket } from './listen-sockets.ts';
+import { isMessage, type FromWorker, type HealthEntry, type ToWorker } from './messages.ts';
+import { RespawnBackoff } from './respawn-backoff.ts';
+
+/** How long a worker may take from fork to serving. */
+const START_TIMEOUT_MS = 30_000;
+/** After the grace period, how long a draining worker gets before it is killed. */
+const KILL_MARGIN_MS = 2_000;
+
+/**
+ * One generation of `threads` worker processes serving one config on the primary's listening
+ * sockets (inherited as fds, so the primary never accepts on them). A worker that dies is
+ * replaced, with a growing delay if it keeps dying; a reload starts a new generation and drains
+ * this one.
+ */
+export class WorkerGroup {
+  readonly #config: Config;
+  readonly #sockets: readonly ListenSocket[];
+  readonly #log: Logger;
+  readonly #health: () => readonly HealthEntry[];
+  readonly #workers = new Set<ChildProcess>();
+  readonly #backoff = new RespawnBackoff();
+  #draining = false;
+
+  constructor(config: Config, sockets: readonly ListenSocket[], log: Logger, health: () => readonly HealthEntry[]) {
+    this.#config = config;
+    this.#sockets = sockets;
+    this.#log = log;
+    this.#health = health;
+  }
+
+  /** Starts every worker; resolves once all serve, rejects (stopping them) if one cannot. */
+  async start(): Promise<void> {
+    try {
+      await Promise.all(Array.from({ length: this.#config.threads }, () => this.#spawn()));
+    } catch (error) {
+      this.#draining = true;
+      for (const worker of this.#workers) worker.kill('SIGKILL');
+      throw error;
+    }
+  }
+
+  pids(): number[] {
+    return [...this.#workers].flatMap((worker) => (worker.pid === undefined ? [] : [worker.pid]));
+  }
+
+  broadcast(message: ToWorker): void {
+    for (const worker of this.#workers) if (worker.connected) worker.send(message);
+  }
+
+  /** Tells every worker to drain; resolves once all have exited (killing them past the grace period). */
+  async drain(): Promise<void> {
+    this.#draining = true;
+    const exits = [...this.#workers].map((worker) => new Promise<void>((resolve) => {
+      if (worker.exitCode !== null || worker.signalCode !== null) return resolve();
+      worker.once('exit', () => resolve());
+      const kill = setTimeout(() => worker.kill('SIGKILL'), this.#config.grace_period_seconds * 1000 + KILL_MARGIN_MS);
+      kill.unref();
+      worker.once('exit', () => clearTimeout(kill));
+    }));
+    this.broadcast({ type: 'edgelb:stop' });
+    await Promise.all(exits);
+  }
+
+  #spawn(): Promise<void> {
+    const worker = fork(entryFile('worker-main'), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...this.#sockets.map((socket) => socket.fd)],
+    });
+    this.#workers.add(worker);
+    const startedAt = performance.now();
+    const serving = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`a worker did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+      worker.on('message', (message: unknown) => {
+        if (isMessage<FromWorker>(message, 'edgelb:serving')) {
+          clearTimeout(timer);
+          resolve();
+        } else if (isMessage<Extract<FromWorker, { type: 'edgelb:start-failed' }>>(message, 'edgelb:start-failed')) {
+          clearTimeout(timer);
+          reject(new Error(message.reason));
+        }
+      });
+      worker.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`a worker exited while starting (${signal ?? `code ${code}`})`));
+      });
+    });
+    worker.once('exit', (code, signal) => {
+      this.#workers.delete(worker);
+      if (this.#draining) return;
+      const delayMs = this.#backoff.next(performance.now() - startedAt);
+      this.#log.error({ worker: worker.pid, code, signal, restartInMs: Math.round(delayMs) }, 'worker exited; starting a replacement');
+      setTimeout(() => {
+        if (this.#draining) return;
+        this.#spawn().then(
+          () => this.#log.info({ worker: this.pids() }, 'replacement worker serving'),
+          (error: unknown) => this.#log.error({ error: String(error) }, 'replacement worker failed to start'),
+        );
+      }, delayMs);
+    });
+    worker.send({ type: 'edgelb:start', config: this.#config, health: this.#health() } satisfies ToWorker);
+    return serving;
+  }
+}

@@ -1,0 +1,65 @@
+import { describeError } from '../../core/errors.ts';
+import { buildPools } from '../../core/peer.ts';
+import { createLogger, flushLogs } from '../logger.ts';
+import { runEmbedded, type RunningBalancer } from '../run-embedded.ts';
+import { HealthMirror } from './health-relay.ts';
+import { isMessage, LISTEN_FD_BASE, type FromWorker, type ToWorker } from './messages.ts';
+
+/**
+ * A worker process: serves on the listening sockets its primary holds (inherited as fds) with
+ * health the primary's prober decides. Signals meant for the whole process group (Ctrl-C) are
+ * left to the primary, which tells its workers when to drain.
+ */
+const log = createLogger();
+const send = (message: FromWorker) => process.send?.(message);
+let running: RunningBalancer | undefined;
+let stopping = false;
+
+function exit(code: number): never {
+  flushLogs(log);
+  process.exit(code);
+}
+
+async function drainAndExit(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  if (running === undefined) exit(0);
+  const { forced } = await running.stop();
+  if (forced) log.warn({}, 'grace period over; remaining connections were closed');
+  exit(0);
+}
+
+process.on('uncaughtException', (error) => {
+  log.fatal({ error: describeError(error), stack: error.stack }, 'uncaught exception in a worker; exiting');
+  exit(1);
+});
+process.on('unhandledRejection', (reason) => log.error({ error: describeError(reason) }, 'unhandled rejection'));
+for (const signal of ['SIGINT', 'SIGQUIT', 'SIGHUP'] as const) process.on(signal, () => {});
+process.on('SIGTERM', () => void drainAndExit());
+// The primary is gone (killed): finish what is in flight rather than serve on unsupervised.
+process.on('disconnect', () => void drainAndExit());
+
+const onMessage = async (message: unknown) => {
+  if (isMessage<Extract<ToWorker, { type: 'edgelb:start' }>>(message, 'edgelb:start')) {
+    const { config, health } = message;
+    // Embedded mode: the primary's prober decides and this worker mirrors; with redis the worker
+    // follows the shared health itself.
+    const mirror = config.redis === undefined ? new HealthMirror(buildPools(config.upstreams), health) : undefined;
+    process.on('message', (update: unknown) => {
+      if (isMessage<Extract<ToWorker, { type: 'edgelb:health' }>>(update, 'edgelb:health')) mirror?.apply(update.entry);
+    });
+    try {
+      const listenFds = config.listen.map((_, index) => LISTEN_FD_BASE + index);
+      const adminFd = config.admin === undefined ? undefined : LISTEN_FD_BASE + config.listen.length;
+      running = await runEmbedded(config, log, { listenFds, adminFd, mirror });
+    } catch (error) {
+      send({ type: 'edgelb:start-failed', reason: describeError(error) ?? 'unknown error' });
+      exit(1);
+    }
+    if (stopping) return;
+    send({ type: 'edgelb:serving' });
+  } else if (isMessage<Extract<ToWorker, { type: 'edgelb:stop' }>>(message, 'edgelb:stop')) {
+    await drainAndExit();
+  }
+};
+process.on('message', (message: unknown) => void onMessage(message));

@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { request } from 'undici';
+import { stringify } from 'yaml';
+import { isRunning, killPid, killSpawned, spawnEdgelb, type EdgelbProcess } from './support/edgelb-process.ts';
+import { client } from './support/http.ts';
+import { runLoad } from './support/keep-alive-load.ts';
+import { killAll, startUpstream } from './support/processes.ts';
+import { waitFor } from './support/wait-for.ts';
+
+interface Setup {
+  readonly configFile: string;
+  readonly pidFile: string;
+  readonly errorLog: string;
+  write(config: Record<string, unknown>): void;
+}
+
+function setup(config: Record<string, unknown>): Setup {
+  const dir = mkdtempSync(join(tmpdir(), 'edgelb-life-'));
+  const files = { configFile: join(dir, 'edgelb.yaml'), pidFile: join(dir, 'edgelb.pid'), errorLog: join(dir, 'error.log') };
+  const write = (next: Record<string, unknown>) => writeFileSync(files.configFile, stringify({
+    pid_file: files.pidFile,
+    error_log: files.errorLog,
+    upgrade_sock: join(dir, 'upgrade.sock'),
+    listen: ['127.0.0.1:0'],
+    ...next,
+  }));
+  write(config);
+  return { ...files, write };
+}
+
+async function serving(lb: EdgelbProcess): Promise<{ url: string; pid: number; workers: number[] }> {
+  const line = await Promise.race([
+    waitFor('edgelb to serve', () => lb.logs.find((l) => l.msg === 'edgelb is serving'), { timeoutMs: 20_000 }),
+    lb.exited.then((code) => Promise.reject(new Error(`edgelb exited with ${code}: ${lb.messages.join('\n')}`))),
+  ]);
+  return { url: `http://${(line.listen as string[])[0]}`, pid: line.pid as number, workers: line.workers as number[] };
+}
+
+function pidIn(file: string): number | undefined {
+  return existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : undefined;
+}
+
+/** A deadline on a promise, so a test fails instead of hanging. */
+function within<T>(what: string, promise: Promise<T>, ms = 20_000): Promise<T> {
+  return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms).unref())]);
+}
+
+const daemons: number[] = [];
+after(() => {
+  daemons.forEach((pid) => killPid(pid));
+  killSpawned();
+  killAll();
+});
+
+describe('graceful upgrade (-u and SIGQUIT)', () => {
+  it('hands the listening sockets to the new process under load: no failed request, no reset', async () => {
+    const upstream = await startUpstream('upgrade');
+    const files = setup({ threads: 2, grace_period_seconds: 10, upstreams: { web: { peers: [upstream.address] } } });
+    const old = spawnEdgelb(['-c', files.configFile]);
+    const { url } = await serving(old);
+
+    // Bounded: the load ends by itself after 20 s; it is stopped earlier once the new process has
+    // answered a good number of requests on its own.
+    const load = runLoad(url, { clients: 16, durationMs: 20_000 });
+    await waitFor('the load to run', () => load.completed() > 100);
+    const next = spawnEdgelb(['-u', '-c', files.configFile]);
+    await waitFor('the new process to wait on upgrade_sock', () => next.messages.some((m) => m.includes('waiting on')));
+    old.process.kill('SIGQUIT');
+    const { pid: newPid } = await serving(next);
+    daemons.push(newPid);
+    assert.equal(await within('the old process to drain and exit', old.exited), 0);
+    const oldExitedAt = load.completed();
+    await waitFor('the new process to answer on its own', () => load.completed() > oldExitedAt + 500, { timeoutMs: 15_000 });
+    load.stop();
+    const result = await load.done;
+
+    assert.deepEqual(result.failures, {}, 'no request failed, none was reset or refused');
+    assert.equal(pidIn(files.pidFile), newPid, 'the new process took over the pid file');
+    assert.ok(old.logs.some((l) => l.msg === 'the new process serves on the listening sockets; draining'));
+    assert.equal((await request(url, { dispatcher: client })).statusCode, 200);
+
+    next.process.kill('SIGTERM');
+    assert.equal(await within('the new process to stop', next.exited), 0);
+    assert.equal(existsSync(files.pidFile), false, 'SIGTERM removed the pid file');
+  });
+
+  it('hands the admin listener over too: the new build answers on the same admin address', async () => {
+    const upstream = await startUpstream('admin-upgrade');
+    const files = setup({ admin: { listen: '127.0.0.1:0' }, upstreams: { web: { peers: [upstream.address] } } });
+    const old = spawnEdgelb(['-c', files.configFile]);
+    await serving(old);
+    const adminOf = (lb: EdgelbProcess) => lb.logs.find((l) => l.msg === 'edgelb is serving')?.admin;
+    const admin = adminOf(old);
+    assert.equal(typeof admin, 'string');
+    const next = spawnEdgelb(['-u', '-c', files.configFile]);
+    await waitFor('the new process to wait on upgrade_sock', () => next.messages.some((m) => m.includes('waiting on')));
+    old.process.kill('SIGQUIT');
+    const { pid: newPid } = await serving(next);
+    daemons.push(newPid);
+    assert.equal(await within('the old process to drain and exit', old.exited), 0);
+    assert.equal(adminOf(next), admin, 'the same admin socket, not a new one');
+    const status = await request(`http://${String(admin)}/status`, { dispatcher: client });
+    assert.equal(status.statusCode, 200);
+    const body = await status.body.json() as { pools: Array<{ name: string }> };
+    assert.deepEqual(body.pools.map((pool) => pool.name), ['web']);
+    next.process.kill('SIGTERM');
+    assert.equal(await within('the new process to stop', next.exited), 0);
+  });
+
+  it('keeps serving when no new process comes to upgrade_sock', { timeout: 60_000 }, async () => {
+    const upstream = await startUpstream('lonely');
+    const files = setup({ upstreams: { web: { peers: [upstream.address] } } });
+    const lb = spawnEdgelb(['-c', files.configFile]);
+    const { url } = await serving(lb);
+    lb.process.kill('SIGQUIT');
+    await waitFor('the upgrade to give up', () => lb.logs.some((l) => l.msg.startsWith('no new process is waiting')), { timeoutMs: 45_000 });
+    assert.equal((await request(url, { dispatcher: client })).statusCode, 200);
+    lb.process.kill('SIGTERM');
+    assert.equal(await within('exit', lb.exited), 0);
+  });
+});
+
+describe('daemon (-d), pid file and SIGTERM', () => {
+  it('starts in the background once serving, writes the pid file and logs to error_log; SIGTERM finishes slow requests and removes the pid file', async () => {
+    const upstream = await startUpstream('slow');
+    const files = setup({ threads: 2, grace_period_seconds: 10, upstreams: { web: { peers: [upstream.address] } } });
+    const launcher = spawnEdgelb(['-d', '-c', files.configFile]);
+    assert.equal(await within('the launcher', launcher.exited), 0, launcher.messages.join('\n'));
+    const pid = pidIn(files.pidFile)!;
+    daemons.push(pid);
+    assert.ok(isRunning(pid));
+    const [, address] = /serving on (\S+) \(pid (\d+)\)/.exec(launcher.stdout.join('\n')) ?? [];
+    assert.ok(address, launcher.stdout.join('\n'));
+    const url = `http://${address!.replace(/,$/, '')}`;
+    assert.match(readFileSync(files.errorLog, 'utf8'), /edgelb is serving/);
+
+    const slow = Array.from({ length: 4 }, () => request(`${url}/slow?ms=1500`, { dispatcher: client }).then(async (res) => ({ status: res.statusCode, body: await res.body.text() })));
+    await waitFor('the requests to reach the peer', async () => (await upstream.stats()).slowPending === 4);
+    process.kill(pid, 'SIGTERM');
+    for (const reply of await Promise.all(slow)) assert.deepEqual(reply, { status: 200, body: 'slow slow\n' });
+    await waitFor('the daemon to exit', () => !isRunning(pid));
+    assert.equal(existsSync(files.pidFile), false, 'the pid file was removed');
+    assert.match(readFileSync(files.errorLog, 'utf8'), /"msg":"stopped"/);
+  });
+
+  it('fails with the reason and a non-zero exit when the port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const files = setup({ listen: [`127.0.0.1:${port}`], upstreams: { web: { peers: ['127.0.0.1:1'] } } });
+      const launcher = spawnEdgelb(['-d', '-c', files.configFile]);
+      assert.equal(await within('the launcher', launcher.exited), 1);
+      assert.match(launcher.messages.join('\n'), new RegExp(`cannot start: listen EADDRINUSE 127\\.0\\.0\\.1:${port}`));
+      assert.equal(existsSync(files.pidFile), false);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('replaces a stale pid file and refuses to start next to a live instance', async () => {
+    const upstream = await startUpstream('pid');
+    const files = setup({ upstreams: { web: { peers: [upstream.address] } } });
+    const dead = spawnSync('true').pid;
+    writeFileSync(files.pidFile, `${dead}\n`);
+    const first = spawnEdgelb(['-d', '-c', files.configFile]);
+    assert.equal(await within('the launcher', first.exited), 0, first.messages.join('\n'));
+    assert.match(first.messages.join('\n'), /names a process that is gone/);
+    const pid = pidIn(files.pidFile)!;
+    daemons.push(pid);
+    assert.notEqual(pid, dead);
+
+    const second = spawnEdgelb(['-d', '-c', files.configFile]);
+    assert.equal(await within('the second launcher', second.exited), 1);
+    assert.match(second.messages.join('\n'), new RegExp(`already running \\(pid ${pid}`));
+    assert.ok(isRunning(pid), 'the first instance still runs');
+    process.kill(pid, 'SIGTERM');
+    await waitFor('the daemon to exit', () => !isRunning(pid));
+  });
+  it('takes daemon: true in the config as -d', async () => {
+    const upstream = await startUpstream('config-daemon');
+    const files = setup({ daemon: true, upstreams: { web: { peers: [upstream.address] } } });
+    const launcher = spawnEdgelb(['-c', files.configFile]);
+    assert.equal(await within('the launcher', launcher.exited), 0, launcher.messages.join('\n'));
+    const pid = pidIn(files.pidFile)!;
+    daemons.push(pid);
+    assert.ok(isRunning(pid) && pid !== launcher.process.pid, 'a background process serves');
+    process.kill(pid, 'SIGTERM');
+    await waitFor('the daemon to exit', () => !isRunning(pid));
+    assert.equal(existsSync(files.pidFile), false);
+  });
+});
+
+describe('workers (threads)', () => {
+  it('replaces a killed worker, with a log line, and keeps serving', async () => {
+    const upstream = await startUpstream('workers');
+    const files = setup({ threads: 2, upstreams: { web: { peers: [upstream.address] } } });
+    const lb = spawnEdgelb(['-c', files.configFile]);
+    const { url, workers } = await serving(lb);
+    assert.equal(workers.length, 2);
+    process.kill(workers[0]!, 'SIGKILL');
+    const exited = await waitFor('the crash to be logged', () => lb.logs.find((l) => l.msg === 'worker exited; starting a replacement'));
+    assert.equal(exited.worker, workers[0]);
+    const replaced = await waitFor('the replacement', () => lb.logs.find((l) => l.msg === 'replacement worker serving'));
+    assert.equal((replaced.worker as number[]).length, 2);
+    assert.ok(!(replaced.worker as number[]).includes(workers[0]!));
+    for (let i = 0; i < 4; i++) assert.equal((await request(url, { dispatcher: client })).statusCode, 200);
+    lb.process.kill('SIGTERM');
+    assert.equal(await within('exit', lb.exited), 0);
+  });
+});
+
+describe('configuration reload (SIGHUP)', () => {
+  it('moves to the new peers under load without a failed request, and keeps running on a broken file', async () => {
+    const [before, afterwards] = await Promise.all([startUpstream('before'), startUpstream('after')]);
+    const files = setup({ threads: 2, upstreams: { web: { peers: [before.address] } } });
+    const lb = spawnEdgelb(['-c', files.configFile]);
+    const { url } = await serving(lb);
+
+    const load = runLoad(url, { clients: 16, durationMs: 3000 });
+    await waitFor('the load to run', () => load.completed() > 100);
+    files.write({ threads: 2, upstreams: { web: { peers: [afterwards.address] } } });
+    lb.process.kill('SIGHUP');
+    await waitFor('the reload', () => lb.logs.some((l) => l.msg === 'configuration reloaded'));
+    const result = await load.done;
+    assert.deepEqual(result.failures, {});
+    assert.ok((result.upstreams.before ?? 0) > 0 && (result.upstreams.after ?? 0) > 0, JSON.stringify(result.upstreams));
+    const res = await request(url, { dispatcher: client });
+    await res.body.text();
+    assert.equal(res.headers['x-upstream'], 'after');
+
+    writeFileSync(files.configFile, 'upstreams: { web: { peers: [] } }\n');
+    lb.process.kill('SIGHUP');
+    const rejected = await waitFor('the broken file to be reported', () => lb.logs.find((l) => l.msg.startsWith('the configuration file is invalid')));
+    assert.deepEqual(rejected.problems, ['upstreams.web.peers: a pool needs at least one peer']);
+    const still = await request(url, { dispatcher: client });
+    await still.body.text();
+    assert.equal(still.headers['x-upstream'], 'after');
+    lb.process.kill('SIGTERM');
+    assert.equal(await within('exit', lb.exited), 0);
+  });
+});
