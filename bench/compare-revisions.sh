@@ -80,11 +80,12 @@ run() {
   before=$(awk '{print $14 + $15}' "/proc/$serving/stat")
   out=$(taskset -c 0 wrk -t1 -c64 -d"${secs}"s --latency "${script_args[@]}" "http://127.0.0.1:$base$url_path")
   after=$(awk '{print $14 + $15}' "/proc/$serving/stat")
-  local requests rps
+  local requests rps p99
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   # /proc/PID/stat counts clock ticks of 10 ms.
-  echo "$1 rps=$rps cpu_us_per_req=$(awk -v t=$((after - before)) -v n="$requests" 'BEGIN {printf "%.1f", t * 10000 / n}') $(grep VmHWM "/proc/$serving/status" | tr -s ' \t' ' ')"
+  echo "$1 rps=$rps cpu_us_per_req=$(awk -v t=$((after - before)) -v n="$requests" 'BEGIN {printf "%.1f", t * 10000 / n}') p99=$p99 $(grep VmHWM "/proc/$serving/status" | tr -s ' \t' ' ')"
   kill -TERM "$pid"; wait "$pid" || true
   rm -f "$work/stdout-$1.log"
 }
