@@ -89,7 +89,9 @@ function connsPerRequestCell(outcome: SystemOutcome): string {
   const shown = ratio === 0 ? '0' : ratio >= 0.1 ? ratio.toFixed(2) : ratio.toPrecision(2);
   // Each new connection carries at least one request; the others rode on a reused one.
   const reused = Math.max(0, 1 - ratio) * 100;
-  const reusedText = reused >= 99.9 && reused < 100 ? reused.toFixed(3) : reused.toFixed(1);
+  // Truncated, not rounded, so that 99.89% never shows as 99.9%.
+  const decimals = reused >= 99.9 ? 3 : reused >= 99 ? 2 : 1;
+  const reusedText = reused === 100 ? '100' : (Math.floor(reused * 10 ** decimals) / 10 ** decimals).toFixed(decimals);
   return `${shown} (${integer.format(connections)} / ${compactCount(requests)}; ${reusedText}% reused)`;
 }
 

@@ -27,6 +27,7 @@ const PROXY_CPUS = '1';
 const ALL_CPUS = '0,1';
 /** Quiet time after the last round before memory is read again: does it come back down? */
 const SETTLE_SECONDS = 10;
+const settleSeconds = (options: Options): number => Math.min(SETTLE_SECONDS, options.seconds);
 const UPSTREAM_COUNT = 3;
 
 const repoRoot = resolve(import.meta.dirname, '..');
@@ -46,7 +47,7 @@ function timeBudgetSeconds(options: Options): number {
   const wrkSlack = 17;
   const perWorkload = options.warmupSeconds + wrkSlack + options.rounds * (options.seconds + wrkSlack);
   const perSystem = 2 * READY_TIMEOUT_MS / 1000 + 5 + WORKLOADS.length * perWorkload;
-  return 60 + options.idleSeconds + SETTLE_SECONDS + SYSTEMS.length * perSystem;
+  return 60 + options.idleSeconds + settleSeconds(options) + SYSTEMS.length * perSystem;
 }
 
 function checkpoint(): void {
@@ -176,8 +177,8 @@ async function main(options: Options): Promise<void> {
     outcome.memory = { rssKiB: totalRssKiB(pids), peakKiB: memory?.peakKiB };
   }
   checkpoint();
-  log(`${SETTLE_SECONDS} s without load, then memory again`);
-  await sleep(SETTLE_SECONDS * 1000);
+  log(`${settleSeconds(options)} s without load, then memory again`);
+  await sleep(settleSeconds(options) * 1000);
   for (const outcome of active) {
     const system = running.get(outcome.id)!;
     if (outcome.memory) outcome.memory.settledKiB = totalRssKiB(system.servingPids());
@@ -196,7 +197,7 @@ async function main(options: Options): Promise<void> {
     loadAverageAtEnd: loadAverage(),
     referenceId: REFERENCE_SYSTEM_ID,
     nodeBaselineId: NODE_BASELINE_ID,
-    settleSeconds: SETTLE_SECONDS,
+    settleSeconds: settleSeconds(options),
     systems: outcomes,
     tables,
   };
