@@ -59,6 +59,17 @@ after(() => {
   killAll();
 });
 
+/** The documented upgrade: `edgelb -u` waits on upgrade_sock, SIGQUIT to the old one, which drains and exits 0. */
+async function upgrade(old: EdgelbProcess, files: Setup): Promise<{ next: EdgelbProcess; newPid: number }> {
+  const next = spawnEdgelb(['-u', '-c', files.configFile]);
+  await waitFor('the new process to wait on upgrade_sock', () => next.messages.some((m) => m.includes('waiting on')));
+  old.process.kill('SIGQUIT');
+  const { pid: newPid } = await serving(next);
+  daemons.push(newPid);
+  assert.equal(await within('the old process to drain and exit', old.exited), 0);
+  return { next, newPid };
+}
+
 describe('graceful upgrade (-u and SIGQUIT)', () => {
   it('hands the listening sockets to the new process under load: no failed request, no reset', async () => {
     const upstream = await startUpstream('upgrade');
@@ -70,12 +81,7 @@ describe('graceful upgrade (-u and SIGQUIT)', () => {
     // answered a good number of requests on its own.
     const load = runLoad(url, { clients: 16, durationMs: 20_000 });
     await waitFor('the load to run', () => load.completed() > 100);
-    const next = spawnEdgelb(['-u', '-c', files.configFile]);
-    await waitFor('the new process to wait on upgrade_sock', () => next.messages.some((m) => m.includes('waiting on')));
-    old.process.kill('SIGQUIT');
-    const { pid: newPid } = await serving(next);
-    daemons.push(newPid);
-    assert.equal(await within('the old process to drain and exit', old.exited), 0);
+    const { next, newPid } = await upgrade(old, files);
     const oldExitedAt = load.completed();
     await waitFor('the new process to answer on its own', () => load.completed() > oldExitedAt + 500, { timeoutMs: 15_000 });
     load.stop();
@@ -104,12 +110,7 @@ describe('graceful upgrade (-u and SIGQUIT)', () => {
     await waitFor('the reload', () => old.logs.some((l) => l.msg === 'configuration reloaded'));
     const metrics = await request(`http://${String(admin)}/metrics`, { dispatcher: client });
     assert.equal(sample(await metrics.body.text(), 'edgelb_config_reloads_total'), 1);
-    const next = spawnEdgelb(['-u', '-c', files.configFile]);
-    await waitFor('the new process to wait on upgrade_sock', () => next.messages.some((m) => m.includes('waiting on')));
-    old.process.kill('SIGQUIT');
-    const { pid: newPid } = await serving(next);
-    daemons.push(newPid);
-    assert.equal(await within('the old process to drain and exit', old.exited), 0);
+    const { next, newPid } = await upgrade(old, files);
     assert.equal(adminOf(next), admin, 'the same admin socket, not a new one');
     const status = await request(`http://${String(admin)}/status`, { dispatcher: client });
     assert.equal(status.statusCode, 200);
