@@ -8,6 +8,7 @@ import { after, describe, it } from 'node:test';
 import { request } from 'undici';
 import { stringify } from 'yaml';
 import { isRunning, killPid, killSpawned, spawnEdgelb, type EdgelbProcess } from './support/edgelb-process.ts';
+import { sample } from './support/admin.ts';
 import { client } from './support/http.ts';
 import { runLoad } from './support/keep-alive-load.ts';
 import { killAll, startUpstream } from './support/processes.ts';
@@ -58,6 +59,17 @@ after(() => {
   killAll();
 });
 
+/** The documented upgrade: `edgelb -u` waits on upgrade_sock, SIGQUIT to the old one, which drains and exits 0. */
+async function upgrade(old: EdgelbProcess, files: Setup): Promise<{ next: EdgelbProcess; newPid: number }> {
+  const next = spawnEdgelb(['-u', '-c', files.configFile]);
+  await waitFor('the new process to wait on upgrade_sock', () => next.messages.some((m) => m.includes('waiting on')));
+  old.process.kill('SIGQUIT');
+  const { pid: newPid } = await serving(next);
+  daemons.push(newPid);
+  assert.equal(await within('the old process to drain and exit', old.exited), 0);
+  return { next, newPid };
+}
+
 describe('graceful upgrade (-u and SIGQUIT)', () => {
   it('hands the listening sockets to the new process under load: no failed request, no reset', async () => {
     const upstream = await startUpstream('upgrade');
@@ -69,12 +81,7 @@ describe('graceful upgrade (-u and SIGQUIT)', () => {
     // answered a good number of requests on its own.
     const load = runLoad(url, { clients: 16, durationMs: 20_000 });
     await waitFor('the load to run', () => load.completed() > 100);
-    const next = spawnEdgelb(['-u', '-c', files.configFile]);
-    await waitFor('the new process to wait on upgrade_sock', () => next.messages.some((m) => m.includes('waiting on')));
-    old.process.kill('SIGQUIT');
-    const { pid: newPid } = await serving(next);
-    daemons.push(newPid);
-    assert.equal(await within('the old process to drain and exit', old.exited), 0);
+    const { next, newPid } = await upgrade(old, files);
     const oldExitedAt = load.completed();
     await waitFor('the new process to answer on its own', () => load.completed() > oldExitedAt + 500, { timeoutMs: 15_000 });
     load.stop();
@@ -98,12 +105,12 @@ describe('graceful upgrade (-u and SIGQUIT)', () => {
     const adminOf = (lb: EdgelbProcess) => lb.logs.find((l) => l.msg === 'edgelb is serving')?.admin;
     const admin = adminOf(old);
     assert.equal(typeof admin, 'string');
-    const next = spawnEdgelb(['-u', '-c', files.configFile]);
-    await waitFor('the new process to wait on upgrade_sock', () => next.messages.some((m) => m.includes('waiting on')));
-    old.process.kill('SIGQUIT');
-    const { pid: newPid } = await serving(next);
-    daemons.push(newPid);
-    assert.equal(await within('the old process to drain and exit', old.exited), 0);
+    // A reload starts new workers on the same admin socket; the reload count carries over.
+    old.process.kill('SIGHUP');
+    await waitFor('the reload', () => old.logs.some((l) => l.msg === 'configuration reloaded'));
+    const metrics = await request(`http://${String(admin)}/metrics`, { dispatcher: client });
+    assert.equal(sample(await metrics.body.text(), 'edgelb_config_reloads_total'), 1);
+    const { next, newPid } = await upgrade(old, files);
     assert.equal(adminOf(next), admin, 'the same admin socket, not a new one');
     const status = await request(`http://${String(admin)}/status`, { dispatcher: client });
     assert.equal(status.statusCode, 200);
@@ -223,11 +230,16 @@ describe('configuration reload (SIGHUP)', () => {
     const lb = spawnEdgelb(['-c', files.configFile]);
     const { url } = await serving(lb);
 
-    const load = runLoad(url, { clients: 16, durationMs: 3000 });
+    // Bounded: the load ends by itself after 20 s; it is stopped once the new generation has
+    // answered a good number of requests on its own.
+    const load = runLoad(url, { clients: 16, durationMs: 20_000 });
     await waitFor('the load to run', () => load.completed() > 100);
     files.write({ threads: 2, upstreams: { web: { peers: [afterwards.address] } } });
     lb.process.kill('SIGHUP');
-    await waitFor('the reload', () => lb.logs.some((l) => l.msg === 'configuration reloaded'));
+    await waitFor('the reload', () => lb.logs.some((l) => l.msg === 'configuration reloaded'), { timeoutMs: 15_000 });
+    const reloadedAt = load.completed();
+    await waitFor('requests after the reload', () => load.completed() > reloadedAt + 200, { timeoutMs: 10_000 });
+    load.stop();
     const result = await load.done;
     assert.deepEqual(result.failures, {});
     assert.ok((result.upstreams.before ?? 0) > 0 && (result.upstreams.after ?? 0) > 0, JSON.stringify(result.upstreams));

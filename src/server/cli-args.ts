@@ -29,7 +29,8 @@ Usage:
   edgelb -t -c FILE                   check the config file and exit
   edgelb probe -c FILE [--id NAME]    run only the prober, writing health to redis
   edgelb status -c FILE [--json|--watch]
-                                      pools, peers, health and live probers, from redis
+                                      pools, peers and health: from redis, or without it
+                                      from the running balancer's admin listener
   edgelb drain POOL PEER [-c FILE]    take a peer out of rotation (in-flight requests finish)
   edgelb undrain POOL PEER [-c FILE]  put it back
                                       (through the admin listener of FILE; without -c,

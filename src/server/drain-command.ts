@@ -1,7 +1,7 @@
 import type { Address } from '../core/address.ts';
-import { formatAddress } from '../core/address.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
 import type { CliOptions } from './cli-args.ts';
+import { adminEndpoint } from './admin-client.ts';
 import { loadConfigFile } from './config-file.ts';
 
 /** Where `edgelb drain` looks without a config file: the documented admin address. */
@@ -25,13 +25,13 @@ export async function runDrainCommand(options: CliOptions & { command: 'drain' |
       return fail(error instanceof ConfigError ? error.message : String(describeError(error)));
     }
   }
-  const base = `http://${formatAddress(reachable(admin.listen))}`;
+  const { base, headers } = adminEndpoint(admin);
   const path = `/pools/${encodeURIComponent(options.pool)}/peers/${encodeURIComponent(options.peer)}/${options.command}`;
   let response: Response;
   try {
     response = await fetch(base + path, {
       method: 'POST',
-      headers: admin.token === undefined ? {} : { authorization: `Bearer ${admin.token}` },
+      headers,
       signal: AbortSignal.timeout(10_000),
     });
   } catch (error) {
@@ -45,13 +45,6 @@ export async function runDrainCommand(options: CliOptions & { command: 'drain' |
     ? `edgelb: ${options.peer} in pool ${options.pool} is draining: no new requests, ${inFlight} in flight\n`
     : `edgelb: ${options.peer} in pool ${options.pool} is back in rotation (${body.state ?? 'unknown'})\n`);
   return 0;
-}
-
-/** A listener on every address is reached on loopback. */
-function reachable(address: Address): Address {
-  if (address.host === '0.0.0.0') return { ...address, host: '127.0.0.1' };
-  if (address.host === '::') return { ...address, host: '::1' };
-  return address;
 }
 
 function fail(message: string): number {

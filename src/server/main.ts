@@ -2,6 +2,7 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { ConfigError, describeError } from '../core/errors.ts';
 import { HELP, parseCli, type CliOptions } from './cli-args.ts';
 import { loadConfigFile } from './config-file.ts';
+import { runAdminStatus } from './admin-status.ts';
 import { runDrainCommand } from './drain-command.ts';
 import { createLogger, flushLogs } from './logger.ts';
 import { launch } from './process/launcher.ts';
@@ -46,6 +47,10 @@ async function main(argv: readonly string[]): Promise<number> {
   if (options.test) {
     process.stdout.write(`edgelb: the configuration file ${options.conf} is valid\n`);
     return 0;
+  }
+  // Embedded mode keeps the health inside the running balancer: status asks its admin listener.
+  if (options.command === 'status' && config.redis === undefined && config.admin !== undefined) {
+    return runAdminStatus(config.admin, options);
   }
   const shared = options.command === 'run' ? undefined : sharedStoreLocation(config, options.command);
   if (shared !== undefined && 'error' in shared) {

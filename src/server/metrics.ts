@@ -134,8 +134,8 @@ export class Metrics implements RequestObserver {
     if (labels !== undefined) this.#checkDuration.observe(labels.peer, latencyMs / 1000);
   }
 
-  configReloaded(): void {
-    this.#configReloads.inc();
+  configReloaded(count = 1): void {
+    this.#configReloads.inc(count);
   }
 
 }

@@ -77,8 +77,14 @@ export class Observability {
     return formatAddress({ host: bound.address, port: bound.port });
   }
 
-  async close(): Promise<void> {
+  /** Stops the admin listener: while this process drains, another (a reload's, an upgrade's) answers. */
+  async closeAdmin(): Promise<void> {
     await this.#admin?.close();
+    this.#admin = undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.closeAdmin();
     await this.#accessLog?.close();
   }
 

@@ -37,6 +37,8 @@ export interface WorkerEdge {
   readonly adminFd?: number | undefined;
   /** Embedded mode: the primary's health verdicts, mirrored. Absent with `redis`: the worker follows Redis itself. */
   readonly mirror?: HealthMirror | undefined;
+  /** Configuration reloads so far (a reload starts new workers; the count carries over). */
+  readonly reloads?: number;
 }
 
 /**
@@ -54,6 +56,7 @@ export async function runEmbedded(config: Config, log: Logger, worker: WorkerEdg
   };
   const health = worker.mirror !== undefined ? worker.mirror.source(watch) : await startHealth(config, pools, log, upstreamTls, watch);
   const store = health.store;
+  observability.metrics.configReloaded(worker.reloads ?? 0);
   const forwarder = new NodeForwarder(pools, log, upstreamTls);
   const app = createBalancer({ pools, store, forwarder, log, observer: observability.observer });
   let listeners: NodeListeners;
@@ -80,6 +83,7 @@ export async function runEmbedded(config: Config, log: Logger, worker: WorkerEdg
   );
   return {
     async stop() {
+      await observability.closeAdmin();
       await health.stop();
       forwarder.drain();
       const result = await listeners.close(config.grace_period_seconds * 1000);

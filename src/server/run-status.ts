@@ -31,14 +31,11 @@ export async function runStatus(config: Config, location: RedisLocation, json: b
 }
 
 /**
- * `edgelb status --watch`: the table again every second, until SIGINT/SIGTERM. A failed read
- * is shown in place of the table and the next second tries again, so the watch outlives a Redis
- * outage. On a terminal each frame replaces the last; into a pipe frames follow each other.
+ * `edgelb status --watch`: a frame again every second, until SIGINT/SIGTERM. A failed read is
+ * shown in place of the table and the next second tries again, so the watch outlives an outage.
+ * On a terminal each frame replaces the last; into a pipe frames follow each other.
  */
-export async function watchStatus(config: Config, location: RedisLocation): Promise<number> {
-  const redis = openRedis(location, 'edgelb-status');
-  const keys = sharedHealthKeys(config.redis_prefix);
-  const pools = buildPools(config.upstreams);
+export async function watchFrames(frame: () => Promise<string>): Promise<number> {
   const tty = process.stdout.isTTY === true;
   let stopped = false;
   let wake: () => void = () => {};
@@ -48,24 +45,32 @@ export async function watchStatus(config: Config, location: RedisLocation): Prom
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  while (!stopped) {
+    const heading = `edgelb status, every ${WATCH_INTERVAL_MS / 1000}s (Ctrl-C to stop)  ${new Date().toISOString()}\n\n`;
+    const body = await frame();
+    process.stdout.write(`${tty ? CLEAR_SCREEN : ''}${heading}${body}${tty ? '' : '\n'}`);
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      setTimeout(resolve, WATCH_INTERVAL_MS);
+    });
+  }
+  return 0;
+}
+
+/** `edgelb status --watch` with `redis`: the shared health, read afresh for every frame. */
+export async function watchStatus(config: Config, location: RedisLocation): Promise<number> {
+  const redis = openRedis(location, 'edgelb-status');
+  const keys = sharedHealthKeys(config.redis_prefix);
+  const pools = buildPools(config.upstreams);
+  await connectWithin(redis, CONNECT_TIMEOUT_MS).catch(() => {});
   try {
-    await connectWithin(redis, CONNECT_TIMEOUT_MS).catch(() => {});
-    while (!stopped) {
-      let frame: string;
+    return await watchFrames(async () => {
       try {
-        const report = buildHealthReport(pools, await readSnapshot(redis, keys), Date.now());
-        frame = renderHealthReport(report);
+        return renderHealthReport(buildHealthReport(pools, await readSnapshot(redis, keys), Date.now()));
       } catch (error) {
-        frame = `cannot read the health from ${redactRedisUrl(config.redis ?? '')}: ${describeError(error)}\n`;
+        return `cannot read the health from ${redactRedisUrl(config.redis ?? '')}: ${describeError(error)}\n`;
       }
-      const heading = `edgelb status, every ${WATCH_INTERVAL_MS / 1000}s (Ctrl-C to stop)  ${new Date().toISOString()}\n\n`;
-      process.stdout.write(`${tty ? CLEAR_SCREEN : ''}${heading}${frame}${tty ? '' : '\n'}`);
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, WATCH_INTERVAL_MS);
-      });
-    }
-    return 0;
+    });
   } finally {
     redis.disconnect();
   }

@@ -1,4 +1,5 @@
 import type { HealthReport, PeerReport } from '../core/shared-health/health-report.ts';
+import type { StatusReport } from './admin/status.ts';
 
 /** The health report as a table for people: one block per pool, then the probers. */
 export function renderHealthReport(report: HealthReport): string {
@@ -30,6 +31,28 @@ export function renderHealthReport(report: HealthReport): string {
   ]);
   if (probers.length === 0) lines.push('  (none has ever written to this redis and prefix)');
   else lines.push(...table(['PROBER', 'STATE', 'HOST', 'PID', 'LAST HEARTBEAT'], probers));
+  return `${lines.join('\n')}\n`;
+}
+
+/** A running balancer's own view (its admin `/status`, embedded mode) as a table: one block per pool. */
+export function renderStatusReport(report: StatusReport): string {
+  const now = Date.parse(report.time);
+  const at = (time: string | null) => (time === null ? '-' : ago(now, Date.parse(time)));
+  const lines: string[] = [];
+  for (const pool of report.pools) {
+    lines.push(`pool ${pool.name}`);
+    const rows = pool.peers.map((peer) => [
+      peer.id,
+      peer.state,
+      at(peer.since),
+      at(peer.checkedAt),
+      peer.latencyMs === null ? '-' : `${peer.latencyMs.toFixed(1)}ms`,
+      String(peer.inFlight),
+      String(peer.requests),
+      peer.reason ?? '',
+    ]);
+    lines.push(...table(['PEER', 'STATE', 'SINCE', 'LAST CHECK', 'LATENCY', 'IN FLIGHT', 'REQUESTS', 'REASON'], rows), '');
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -21,7 +21,8 @@ export interface Generation {
   drain(): Promise<void>;
 }
 
-export async function startGeneration(config: Config, sockets: readonly ListenSocket[], log: Logger): Promise<Generation> {
+/** `reloads`: how many configuration reloads came before this generation. */
+export async function startGeneration(config: Config, sockets: readonly ListenSocket[], log: Logger, reloads = 0): Promise<Generation> {
   let workers: WorkerGroup | undefined;
   let prober: ProbeScheduler | undefined;
   let snapshot = () => [] as ReturnType<RelayedHealthStore['snapshot']>;
@@ -33,7 +34,7 @@ export async function startGeneration(config: Config, sockets: readonly ListenSo
     await prober.start();
     snapshot = () => store.snapshot(pools);
   }
-  workers = new WorkerGroup(config, sockets, log, snapshot);
+  workers = new WorkerGroup(config, sockets, log, snapshot, reloads);
   try {
     await workers.start();
   } catch (error) {

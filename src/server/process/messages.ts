@@ -10,7 +10,8 @@ export interface HealthEntry {
 
 /** Primary → worker. `start` comes first; listening sockets are the worker's fds from `LISTEN_FD_BASE`. */
 export type ToWorker =
-  | { readonly type: 'edgelb:start'; readonly config: Config; readonly health: readonly HealthEntry[] }
+  /** `reloads`: configuration reloads before this generation, for the metrics. */
+  | { readonly type: 'edgelb:start'; readonly config: Config; readonly health: readonly HealthEntry[]; readonly reloads: number }
   | { readonly type: 'edgelb:health'; readonly entry: HealthEntry }
   | { readonly type: 'edgelb:stop' };
 

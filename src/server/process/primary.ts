@@ -47,6 +47,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     let upgrading = false;
     let finishing = false;
     let busy: Promise<void> = Promise.resolve();
+    let reloads = 0;
 
     const finish = async () => {
       if (finishing) return;
@@ -94,7 +95,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
         if (next === undefined || stopping) return;
         try {
           const previous = generation;
-          generation = await startGeneration(next, sockets, log);
+          generation = await startGeneration(next, sockets, log, reloads + 1);
+          reloads++;
           await previous.drain();
           log.info({ workers: generation.workers.pids(), pools: poolPeers(next) }, 'configuration reloaded');
         } catch (error) {

@@ -26,7 +26,10 @@ export class WorkerGroup {
   readonly #backoff = new RespawnBackoff();
   #draining = false;
 
-  constructor(config: Config, sockets: readonly ListenSocket[], log: Logger, health: () => readonly HealthEntry[]) {
+  readonly #reloads: number;
+
+  constructor(config: Config, sockets: readonly ListenSocket[], log: Logger, health: () => readonly HealthEntry[], reloads = 0) {
+    this.#reloads = reloads;
     this.#config = config;
     this.#sockets = sockets;
     this.#log = log;
@@ -101,7 +104,7 @@ export class WorkerGroup {
         );
       }, delayMs);
     });
-    worker.send({ type: 'edgelb:start', config: this.#config, health: this.#health() } satisfies ToWorker);
+    worker.send({ type: 'edgelb:start', config: this.#config, health: this.#health(), reloads: this.#reloads } satisfies ToWorker);
     return serving;
   }
 }

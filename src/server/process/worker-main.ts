@@ -51,7 +51,7 @@ const onMessage = async (message: unknown) => {
     try {
       const listenFds = config.listen.map((_, index) => LISTEN_FD_BASE + index);
       const adminFd = config.admin === undefined ? undefined : LISTEN_FD_BASE + config.listen.length;
-      running = await runEmbedded(config, log, { listenFds, adminFd, mirror });
+      running = await runEmbedded(config, log, { listenFds, adminFd, mirror, reloads: message.reloads });
     } catch (error) {
       send({ type: 'edgelb:start-failed', reason: describeError(error) ?? 'unknown error' });
       exit(1);
