@@ -6,10 +6,15 @@
 #   bench/compare-revisions.sh REV_A REV_B [ROUNDS]     (REV may be WORK: the working tree)
 #   SECONDS_PER_RUN=4 PORT_BASE=19080 bench/compare-revisions.sh HEAD~1 HEAD 5
 #   CONFIG_B='access_log: false' bench/compare-revisions.sh main WORK   (config lines for one side)
+#   NODE_FLAGS_B=--max-semi-space-size=8 bench/compare-revisions.sh WORK WORK   (node flags for one side)
+#   URL_PATH=/upload WRK_SCRIPT=post.lua bench/compare-revisions.sh HEAD WORK   (uploads: a wrk Lua
+#   script that sets the method and body; the upstreams read the whole body on /upload)
 # edgelb's stdout (the access log, by default) goes to a file, as a production log would.
 set -euo pipefail
 rev_a=${1:?REV_A}; rev_b=${2:?REV_B}; rounds=${3:-5}
 secs=${SECONDS_PER_RUN:-4}; base=${PORT_BASE:-19080}
+url_path=${URL_PATH:-/}; script_args=()
+[ -n "${WRK_SCRIPT:-}" ] && script_args=(-s "$(realpath "$WRK_SCRIPT")")
 root=$(cd "$(dirname "$0")/.." && pwd)
 node="$root/node_modules/node/bin/node"
 work=$(mktemp -d)
@@ -25,9 +30,13 @@ http {
   access_log off;
   keepalive_requests 1000000;
   keepalive_timeout 300s;
-  server { listen 127.0.0.1:$((base + 1)); location / { return 200 "ok"; } }
-  server { listen 127.0.0.1:$((base + 2)); location / { return 200 "ok"; } }
-  server { listen 127.0.0.1:$((base + 3)); location / { return 200 "ok"; } }
+  client_body_temp_path $work/client_body;
+  client_max_body_size 2m;
+  client_body_buffer_size 2m;
+  # /upload reads the whole body before answering (as in bench/rig/nginx.ts), so connections are reused.
+  server { listen 127.0.0.1:$((base + 1)); location / { return 200 "ok"; } location /upload { root $work; mirror /discard; error_page 405 =200 @ok; } location = /discard { internal; return 204; } location @ok { return 200 "ok"; } }
+  server { listen 127.0.0.1:$((base + 2)); location / { return 200 "ok"; } location /upload { root $work; mirror /discard; error_page 405 =200 @ok; } location = /discard { internal; return 204; } location @ok { return 200 "ok"; } }
+  server { listen 127.0.0.1:$((base + 3)); location / { return 200 "ok"; } location /upload { root $work; mirror /discard; error_page 405 =200 @ok; } location = /discard { internal; return 204; } location @ok { return 200 "ok"; } }
 }
 NGINX
 for side in A B; do
@@ -40,6 +49,7 @@ upstreams:
 ${!extra_var:-}
 YAML
 done
+touch "$work/upload"
 /usr/sbin/nginx -c "$work/nginx.conf" -p "$work"
 # The upstreams share CPU 0 with wrk so that nothing but edgelb runs on CPU 1.
 for pid in $(pgrep -f "nginx -c $work/nginx.conf") $(pgrep -P "$(cat "$work/nginx.pid")"); do taskset -pc 0 "$pid" >/dev/null; done
@@ -57,22 +67,25 @@ checkout A "$rev_a"
 checkout B "$rev_b"
 
 run() {
-  LOG_LEVEL=warn taskset -c 1 "$node" "$work/$1/bin/edgelb.js" -c "$work/edgelb-$1.yaml" >"$work/stdout-$1.log" &
+  local flags_var="NODE_FLAGS_$1"
+  # shellcheck disable=SC2086 # the flags are meant to be split into words
+  LOG_LEVEL=warn taskset -c 1 "$node" ${!flags_var:-} "$work/$1/bin/edgelb.js" -c "$work/edgelb-$1.yaml" >"$work/stdout-$1.log" &
   local pid=$! serving
   for _ in $(seq 100); do curl -s -o /dev/null "127.0.0.1:$base" && break; sleep 0.1; done
   # A revision with a primary and a worker process: the worker is what serves.
   serving=$(awk '{print $1}' "/proc/$pid/task/$pid/children" 2>/dev/null)
   serving=${serving:-$pid}
-  taskset -c 0 wrk -t1 -c64 -d2s "http://127.0.0.1:$base/" >/dev/null
+  taskset -c 0 wrk -t1 -c64 -d2s "${script_args[@]}" "http://127.0.0.1:$base$url_path" >/dev/null
   local before after out
   before=$(awk '{print $14 + $15}' "/proc/$serving/stat")
-  out=$(taskset -c 0 wrk -t1 -c64 -d"${secs}"s --latency "http://127.0.0.1:$base/")
+  out=$(taskset -c 0 wrk -t1 -c64 -d"${secs}"s --latency "${script_args[@]}" "http://127.0.0.1:$base$url_path")
   after=$(awk '{print $14 + $15}' "/proc/$serving/stat")
-  local requests rps
+  local requests rps p99
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   # /proc/PID/stat counts clock ticks of 10 ms.
-  echo "$1 rps=$rps cpu_us_per_req=$(awk -v t=$((after - before)) -v n="$requests" 'BEGIN {printf "%.1f", t * 10000 / n}') $(grep VmHWM "/proc/$serving/status" | tr -s ' \t' ' ')"
+  echo "$1 rps=$rps cpu_us_per_req=$(awk -v t=$((after - before)) -v n="$requests" 'BEGIN {printf "%.1f", t * 10000 / n}') p99=$p99 $(grep VmHWM "/proc/$serving/status" | tr -s ' \t' ' ')"
   kill -TERM "$pid"; wait "$pid" || true
   rm -f "$work/stdout-$1.log"
 }

@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Machine } from './rig/machine.ts';
-import type { Memory } from './rig/memory.ts';
 import { WRK_CONNECTIONS, WRK_THREADS } from './rig/wrk.ts';
 import type { RoundResult } from './measure.ts';
 import type { Options } from './options.ts';
+import type { Workload } from './workloads.ts';
 import { max, median, min, sum } from './stats.ts';
 
 export interface SystemOutcome {
@@ -16,9 +16,26 @@ export interface SystemOutcome {
   rounds: RoundResult[];
   /** Rounds that could not be measured at all, with the reason. */
   failures: string[];
-  memory?: Memory;
+  /** Read once after the last round of the last table, and again after the quiet time. */
+  memory?: MemoryAfterRun;
   /** Set when the process was no longer running after the last round. */
   exitedEarly?: boolean;
+}
+
+export interface MemoryAfterRun {
+  /** Summed RSS of the serving processes right after the last round. */
+  rssKiB?: number;
+  /** VmHWM, the peak over the process's life (single-process systems only). */
+  peakKiB?: number;
+  /** Summed RSS after the quiet time. */
+  settledKiB?: number;
+}
+
+/** One table: every system under one workload. */
+export interface WorkloadOutcome {
+  workload: Workload;
+  seconds: number;
+  systems: SystemOutcome[];
 }
 
 export interface RunReport {
@@ -32,7 +49,12 @@ export interface RunReport {
   /** 1, 5 and 15 minute load averages after the last round: a busy host shows here. */
   loadAverageAtEnd: string;
   referenceId: string;
+  /** The Node baseline row, for the second ratio column. */
+  nodeBaselineId: string;
+  settleSeconds: number;
+  /** Startup and memory per system; the rounds are in `tables`. */
   systems: SystemOutcome[];
+  tables: WorkloadOutcome[];
 }
 
 export const BEGIN_MARKER = '<!-- BEGIN GENERATED RESULTS: `npm run bench` rewrites everything up to the END marker -->';
@@ -65,13 +87,19 @@ function connsPerRequestCell(outcome: SystemOutcome): string {
   if (requests <= 0) return '—';
   const ratio = connections / requests;
   const shown = ratio === 0 ? '0' : ratio >= 0.1 ? ratio.toFixed(2) : ratio.toPrecision(2);
-  return `${shown} (${integer.format(connections)} / ${compactCount(requests)})`;
+  // Each new connection carries at least one request; the others rode on a reused one.
+  const reused = Math.max(0, 1 - ratio) * 100;
+  // Truncated, not rounded, so that 99.89% never shows as 99.9%.
+  const decimals = reused >= 99.9 ? 3 : reused >= 99 ? 2 : 1;
+  const reusedText = reused === 100 ? '100' : (Math.floor(reused * 10 ** decimals) / 10 ** decimals).toFixed(decimals);
+  return `${shown} (${integer.format(connections)} / ${compactCount(requests)}; ${reusedText}% reused)`;
 }
 
-function memoryCell(outcome: SystemOutcome): string {
-  if (!outcome.memory) return '—';
-  const mib = (kib: number): string => (kib / 1024).toFixed(0);
-  return `${mib(outcome.memory.rssKiB)} MiB (peak ${mib(outcome.memory.peakKiB)})`;
+const mib = (kib: number | undefined): string => (kib === undefined ? '—' : `${(kib / 1024).toFixed(0)} MiB`);
+
+function rssDuringCell(outcome: SystemOutcome): string {
+  const samples = outcome.rounds.flatMap((round) => (round.rssDuringKiB === undefined ? [] : [round.rssDuringKiB]));
+  return samples.length === 0 ? '—' : mib(max(samples));
 }
 
 function errorsCell(outcome: SystemOutcome): string {
@@ -94,52 +122,75 @@ function escapeCell(text: string): string {
   return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 }
 
-export function renderTable(report: RunReport): string {
-  const reference = report.systems.find((outcome) => outcome.id === report.referenceId);
-  const referenceRate = reference && reference.rounds.length > 0 ? median(rates(reference)) : Number.NaN;
+function medianRate(table: WorkloadOutcome, id: string): number {
+  const outcome = table.systems.find((candidate) => candidate.id === id);
+  return outcome && outcome.rounds.length > 0 ? median(rates(outcome)) : Number.NaN;
+}
+
+function ratioCell(value: number, reference: number): string {
+  const ratio = value / reference;
+  return Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : '—';
+}
+
+export function renderTable(report: RunReport, table: WorkloadOutcome): string {
+  const referenceRate = medianRate(table, report.referenceId);
+  const nodeRate = medianRate(table, report.nodeBaselineId);
   const header = [
     'System',
     'req/s median (min–max)',
     'p99 median',
     'upstream conns per request',
-    'RSS after run (peak)',
-    'req/s vs nginx keepalive',
+    'RSS during run (max)',
+    'vs nginx keepalive',
+    'vs http-proxy',
     'errors',
   ];
-  const rows = report.systems.map((outcome) => {
+  const rows = table.systems.map((outcome) => {
     if (outcome.unavailable !== undefined || outcome.rounds.length === 0) {
-      return [outcome.label, 'not available', '—', '—', '—', '—', outcome.failures.length > 0 ? 'all rounds failed' : '—'];
+      return [outcome.label, 'not available', '—', '—', '—', '—', '—', outcome.failures.length > 0 ? 'all rounds failed' : '—'];
     }
-    const ratio = median(rates(outcome)) / referenceRate;
+    const rate = median(rates(outcome));
     return [
       outcome.label,
       reqPerSecCell(outcome),
       formatMs(median(outcome.rounds.map((round) => round.wrk.p99Ms))),
       connsPerRequestCell(outcome),
-      memoryCell(outcome),
-      Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : '—',
+      rssDuringCell(outcome),
+      ratioCell(rate, referenceRate),
+      ratioCell(rate, nodeRate),
       errorsCell(outcome),
     ];
   });
+  return markdownTable(header, rows);
+}
+
+function markdownTable(header: string[], rows: string[][]): string {
   return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.map(escapeCell).join(' | ')} |`).join('\n');
 }
 
-function renderRoundsTable(report: RunReport): string {
-  const header = ['System', ...Array.from({ length: report.options.rounds }, (_, i) => `round ${i + 1}`)];
+function renderMemoryTable(report: RunReport): string {
+  const header = ['System', 'RSS after the last round', 'peak RSS (VmHWM)', `RSS after ${report.settleSeconds} s without load`];
   const rows = report.systems
+    .filter((outcome) => outcome.memory !== undefined && outcome.memory.rssKiB !== undefined)
+    .map((outcome) => [outcome.label, mib(outcome.memory!.rssKiB), mib(outcome.memory!.peakKiB), mib(outcome.memory!.settledKiB)]);
+  return markdownTable(header, rows);
+}
+
+function renderRoundsTable(report: RunReport, table: WorkloadOutcome): string {
+  const header = ['System', ...Array.from({ length: report.options.rounds }, (_, i) => `round ${i + 1}`)];
+  const rows = table.systems
     .filter((outcome) => outcome.rounds.length > 0)
     .map((outcome) => [
       outcome.label,
       ...outcome.rounds.map((round) => `${integer.format(round.wrk.requestsPerSecond)} req/s, p99 ${formatMs(round.wrk.p99Ms)}`),
     ]);
-  return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.map(escapeCell).join(' | ')} |`).join('\n');
+  return markdownTable(header, rows);
 }
 
 function renderNotes(report: RunReport): string[] {
   const notes: string[] = [];
   for (const outcome of report.systems) {
     if (outcome.unavailable !== undefined) notes.push(`${outcome.label}: not available: ${outcome.unavailable}`);
-    for (const failure of outcome.failures) notes.push(`${outcome.label}: a round failed: ${failure}`);
     if (outcome.exitedEarly) notes.push(`${outcome.label}: the process was no longer running after the last round.`);
   }
   const background = report.backgroundAcceptsPerSecond;
@@ -148,6 +199,11 @@ function renderNotes(report: RunReport): string[] {
       ? `With no load, the upstreams accepted ${background.toFixed(1)} connections/s (health checks); that rate times each round's length was subtracted from every round's count.`
       : 'With no load, the upstreams accepted no connections, so nothing was subtracted from the connection counts.',
   );
+  for (const table of report.tables) {
+    for (const outcome of table.systems) {
+      for (const failure of outcome.failures) notes.push(`${table.workload.title}, ${outcome.label}: a round failed: ${failure}`);
+    }
+  }
   return notes;
 }
 
@@ -176,22 +232,28 @@ export function renderResults(report: RunReport): string {
     '',
     '## Results',
     '',
-    `Run of ${when}, ${Math.round(report.elapsedSeconds)} s in total: ${options.rounds} interleaved round(s) of ${options.seconds} s per system ` +
-      `after a ${options.warmupSeconds} s warmup, \`wrk -t${WRK_THREADS} -c${WRK_CONNECTIONS} -d${options.seconds}s --latency\` on CPU ${report.wrkCpus}, ` +
-      `proxies on CPU ${report.proxyCpus}.`,
+    `Run of ${when}, ${Math.round(report.elapsedSeconds)} s in total. Per table: ${options.rounds} interleaved round(s) per system ` +
+      `after a warmup, \`wrk -t${WRK_THREADS} -c${WRK_CONNECTIONS} --latency\` on CPU ${report.wrkCpus}, ` +
+      `proxies on CPU ${report.proxyCpus} (except where a row says otherwise).`,
   ];
   if (options.rounds < 3 || options.seconds < 5) {
     lines.push('', '> **Short run.** These numbers only show that the rig works; run `npm run bench` with the defaults for figures worth comparing.');
   }
+  for (const table of report.tables) {
+    lines.push('', `### ${table.workload.title}`, '', `Rounds of ${table.seconds} s, path \`${table.workload.path}\`.`, '', renderTable(report, table));
+  }
   lines.push(
-    '',
-    renderTable(report),
     '',
     ...renderNotes(report).map((note) => `- ${note}`),
     '',
-    '### Per round',
+    '### Memory',
     '',
-    renderRoundsTable(report),
+    renderMemoryTable(report),
+  );
+  for (const table of report.tables) {
+    lines.push('', `### Per round: ${table.workload.title}`, '', renderRoundsTable(report, table));
+  }
+  lines.push(
     '',
     '### Machine',
     '',

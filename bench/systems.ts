@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startHaproxy, haproxyConfig } from './rig/haproxy.ts';
 import { waitForOk } from './rig/http.ts';
 import { childPids } from './rig/memory.ts';
@@ -17,13 +18,15 @@ export interface RigContext {
   port: number;
   upstreamPorts: readonly number[];
   proxyCpus: string;
+  /** Every CPU of the rig, for a system that runs one worker per core. */
+  allCpus: string;
 }
 
 export interface RunningSystem {
   url: string;
   proc?: Proc;
-  /** The process that serves the traffic, whose memory we report; undefined if none. */
-  servingPid(): number | undefined;
+  /** The processes that serve the traffic, whose memory we report (summed); empty if none. */
+  servingPids(): number[];
 }
 
 export interface SystemSpec {
@@ -43,7 +46,7 @@ async function ready(proc: Proc, url: string): Promise<RunningSystem> {
     const tail = proc.output().trim().split('\n').slice(-5).join(' | ');
     throw new Error(`${(err as Error).message}${tail ? `; output: ${tail}` : ''}`);
   }
-  return { url, proc, servingPid: () => proc.pid };
+  return { url, proc, servingPids: () => [proc.pid] };
 }
 
 function nginxProxy(id: string, label: string, keepalive: boolean): SystemSpec {
@@ -54,9 +57,63 @@ function nginxProxy(id: string, label: string, keepalive: boolean): SystemSpec {
       const proc = await startNginx(id, ctx.dir, proxyConfig(ctx.dir, ctx.port, ctx.upstreamPorts, keepalive), ctx.proxyCpus);
       const system = await ready(proc, `http://127.0.0.1:${ctx.port}/`);
       // The master only supervises; the single worker is what handles requests.
-      return { ...system, servingPid: () => childPids(proc.pid)[0] };
+      return { ...system, servingPids: () => childPids(proc.pid).slice(0, 1) };
     },
   };
+}
+
+/**
+ * edgelb with the rig's upstreams. With `threads: 1` it is pinned to the proxies' CPU like every
+ * other system; with more, its primary and workers get every CPU of the rig (taskset applies to
+ * the whole process tree, so the workers share CPU 0 with wrk), and the row exists only if the
+ * version under test really runs that many worker processes.
+ */
+function edgelb(id: string, label: string, threads: number): SystemSpec {
+  return {
+    id,
+    label,
+    async start(ctx) {
+      const bin = ctx.edgelbBin;
+      if (!existsSync(bin)) throw new Error(`${relative(ctx.repoRoot, bin)} does not exist`);
+      await mkdir(ctx.dir, { recursive: true });
+      const config = join(ctx.dir, 'edgelb.yaml');
+      const peers = ctx.upstreamPorts.map((port) => `"127.0.0.1:${port}"`).join(', ');
+      await writeFile(
+        config,
+        `version: 1
+${threads > 1 ? `threads: ${threads}\n` : ''}listen: ["127.0.0.1:${ctx.port}"]
+access_log: false   # as nginx and HAProxy run here: no access log
+upstreams:
+  default:
+    peers: [${peers}]
+    health_check: { type: tcp, interval: 1s, timeout: 1s }
+`,
+      );
+      const proc = startProcess(id, process.execPath, [bin, '-c', config], {
+        cwd: ctx.repoRoot,
+        env: { ...process.env, LOG_LEVEL: 'warn' },
+        cpus: threads > 1 ? ctx.allCpus : ctx.proxyCpus,
+      });
+      const system = await ready(proc, `http://127.0.0.1:${ctx.port}/`);
+      const workers = await waitForChildren(proc.pid, threads);
+      if (threads > 1 && workers < threads) {
+        await stopProcess(proc);
+        throw new Error(`threads: ${threads} ran ${workers} worker process(es) in this version`);
+      }
+      // The primary holds the sockets and probes; the workers handle the requests.
+      return { ...system, servingPids: () => childPids(proc.pid) };
+    },
+  };
+}
+
+async function waitForChildren(pid: number, count: number): Promise<number> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let seen = childPids(pid).length;
+  while (seen < count && Date.now() < deadline) {
+    await sleep(100);
+    seen = childPids(pid).length;
+  }
+  return seen;
 }
 
 export const SYSTEMS: readonly SystemSpec[] = [
@@ -64,7 +121,7 @@ export const SYSTEMS: readonly SystemSpec[] = [
     id: 'direct',
     label: 'direct to one upstream (ceiling)',
     async start(ctx) {
-      return { url: `http://127.0.0.1:${ctx.upstreamPorts[0]}/`, servingPid: () => undefined };
+      return { url: `http://127.0.0.1:${ctx.upstreamPorts[0]}/`, servingPids: () => [] };
     },
   },
   nginxProxy('nginx-keepalive', 'nginx proxy, upstream keepalive 64', true),
@@ -88,37 +145,12 @@ export const SYSTEMS: readonly SystemSpec[] = [
       return ready(proc, `http://127.0.0.1:${ctx.port}/`);
     },
   },
-  {
-    id: 'edgelb',
-    label: 'edgelb',
-    async start(ctx) {
-      const bin = ctx.edgelbBin;
-      if (!existsSync(bin)) throw new Error(`${relative(ctx.repoRoot, bin)} does not exist`);
-      await mkdir(ctx.dir, { recursive: true });
-      const config = join(ctx.dir, 'edgelb.yaml');
-      const peers = ctx.upstreamPorts.map((port) => `"127.0.0.1:${port}"`).join(', ');
-      await writeFile(
-        config,
-        `version: 1
-listen: ["127.0.0.1:${ctx.port}"]
-access_log: false   # as nginx and HAProxy run here: no access log
-upstreams:
-  default:
-    peers: [${peers}]
-    health_check: { type: tcp, interval: 1s, timeout: 1s }
-`,
-      );
-      const proc = startProcess('edgelb', process.execPath, [bin, '-c', config], {
-        cwd: ctx.repoRoot,
-        env: { ...process.env, LOG_LEVEL: 'warn' },
-        cpus: ctx.proxyCpus,
-      });
-      const system = await ready(proc, `http://127.0.0.1:${ctx.port}/`);
-      // The primary holds the sockets and probes; the worker (threads: 1) handles requests.
-      return { ...system, servingPid: () => childPids(proc.pid)[0] };
-    },
-  },
+  edgelb('edgelb', 'edgelb', 1),
+  edgelb('edgelb-threads-2', 'edgelb, threads: 2 (on both CPUs)', 2),
 ];
 
 /** The row every req/s ratio is computed against. */
 export const REFERENCE_SYSTEM_ID = 'nginx-keepalive';
+
+/** The Node baseline the issue's "2.5× node http-proxy" target compares against. */
+export const NODE_BASELINE_ID = 'http-proxy';

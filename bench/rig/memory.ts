@@ -31,3 +31,14 @@ export function childPids(pid: number): number[] {
     return [];
   }
 }
+
+/** Summed VmRSS of the given processes (the workers of a multi-process server and their primary). */
+export function totalRssKiB(pids: readonly number[]): number | undefined {
+  let total = 0;
+  for (const pid of pids) {
+    const memory = readMemory(pid);
+    if (memory === undefined) return undefined;
+    total += memory.rssKiB;
+  }
+  return pids.length === 0 ? undefined : total;
+}

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MAX_BODY } from '../workloads.ts';
 import { startProcess, type Proc } from './processes.ts';
 
 export const NGINX = '/usr/sbin/nginx';
@@ -31,13 +32,26 @@ function tempPaths(dir: string): string {
  * Keep-alive limits are raised so that any connection churn we count comes from
  * the proxy under test, not from nginx's default of closing every 1000 requests.
  */
-export function upstreamsConfig(dir: string, ports: readonly number[], statusPort: number): string {
+export function upstreamsConfig(dir: string, ports: readonly number[], statusPort: number, staticDir = dir): string {
+  // `/16k` is a static file (see bench/workloads.ts). `/upload` reads the whole body before it
+  // answers "ok" (the mirror's body read; POST to the static file there is a 405 turned into
+  // 200): an upstream that answered first would have to close the connection, and a proxy could
+  // not reuse it. Every other path gets "ok".
+  const locations = [
+    'location / { return 200 "ok"; }',
+    `location /16k { root ${staticDir}; default_type application/octet-stream; }`,
+    `location /upload { root ${staticDir}; mirror /discard; error_page 405 =200 @ok; }`,
+    'location = /discard { internal; return 204; }',
+    'location @ok { return 200 "ok"; }',
+  ].join(' ');
   const servers = ports
-    .map((port) => `  server { listen 127.0.0.1:${port}; location / { return 200 "ok"; } }`)
+    .map((port) => `  server { listen 127.0.0.1:${port}; ${locations} }`)
     .join('\n');
   return `${preamble(dir)}http {
   access_log off;
 ${tempPaths(dir)}
+  client_max_body_size ${MAX_BODY};
+  client_body_buffer_size ${MAX_BODY};
   keepalive_requests 1000000;
   keepalive_timeout 300s;
 ${servers}
@@ -52,9 +66,13 @@ export function proxyConfig(dir: string, listenPort: number, upstreams: readonly
   const pool = keepalive ? '    keepalive 64;\n' : '';
   // Without HTTP/1.1 and an empty Connection header nginx closes each upstream connection.
   const reuse = keepalive ? '      proxy_http_version 1.1;\n      proxy_set_header Connection "";\n' : '';
+  // Uploads are streamed to the upstream as they arrive, as edgelb and HAProxy do, instead of
+  // being spooled to a temporary file first.
   return `${preamble(dir)}http {
   access_log off;
 ${tempPaths(dir)}
+  client_max_body_size ${MAX_BODY};
+  proxy_request_buffering off;
   upstream backends {
 ${peers}
 ${pool}  }

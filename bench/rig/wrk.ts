@@ -47,13 +47,17 @@ export function parseWrkOutput(output: string): WrkResult {
   };
 }
 
-export function wrkArgs(url: string, seconds: number): string[] {
-  return [`-t${WRK_THREADS}`, `-c${WRK_CONNECTIONS}`, `-d${seconds}s`, '--latency', url];
+export function wrkArgs(url: string, seconds: number, script?: string): string[] {
+  const scriptArgs = script === undefined ? [] : ['-s', script];
+  return [`-t${WRK_THREADS}`, `-c${WRK_CONNECTIONS}`, `-d${seconds}s`, '--latency', ...scriptArgs, url];
 }
 
-/** Runs wrk pinned to the given CPUs; it is killed if it overstays its duration. */
-export async function runWrk(url: string, seconds: number, cpus: string): Promise<WrkResult> {
-  const proc = startProcess('wrk', WRK, wrkArgs(url, seconds), { cpus });
+/**
+ * Runs wrk pinned to the given CPUs; it is killed if it overstays its duration. `script` is a
+ * wrk Lua script (the POST body of an upload workload).
+ */
+export async function runWrk(url: string, seconds: number, cpus: string, script?: string): Promise<WrkResult> {
+  const proc = startProcess('wrk', WRK, wrkArgs(url, seconds, script), { cpus });
   // wrk waits up to its 2 s socket timeout for stragglers after the run; allow for that.
   const guard = setTimeout(() => void stopProcess(proc, 1000), (seconds + 15) * 1000);
   const status = await proc.exited;
