@@ -20,25 +20,6 @@ node="$root/node_modules/node/bin/node"
 work=$(mktemp -d)
 trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-cat > "$work/nginx.conf" <<NGINX
-worker_processes 1;
-daemon on;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 300s;
-  client_body_temp_path $work/client_body;
-  client_max_body_size 2m;
-  client_body_buffer_size 2m;
-  # /upload reads the whole body before answering (as in bench/rig/nginx.ts), so connections are reused.
-  server { listen 127.0.0.1:$((base + 1)); location / { return 200 "ok"; } location /upload { root $work; mirror /discard; error_page 405 =200 @ok; } location = /discard { internal; return 204; } location @ok { return 200 "ok"; } }
-  server { listen 127.0.0.1:$((base + 2)); location / { return 200 "ok"; } location /upload { root $work; mirror /discard; error_page 405 =200 @ok; } location = /discard { internal; return 204; } location @ok { return 200 "ok"; } }
-  server { listen 127.0.0.1:$((base + 3)); location / { return 200 "ok"; } location /upload { root $work; mirror /discard; error_page 405 =200 @ok; } location = /discard { internal; return 204; } location @ok { return 200 "ok"; } }
-}
-NGINX
 for side in A B; do
   extra_var="CONFIG_$side"
   cat > "$work/edgelb-$side.yaml" <<YAML
@@ -49,10 +30,9 @@ upstreams:
 ${!extra_var:-}
 YAML
 done
-touch "$work/upload"
-/usr/sbin/nginx -c "$work/nginx.conf" -p "$work"
-# The upstreams share CPU 0 with wrk so that nothing but edgelb runs on CPU 1.
-for pid in $(pgrep -f "nginx -c $work/nginx.conf") $(pgrep -P "$(cat "$work/nginx.pid")"); do taskset -pc 0 "$pid" >/dev/null; done
+# shellcheck source=bench/nginx-upstreams.sh
+source "$root/bench/nginx-upstreams.sh"
+start_nginx_upstreams "$work" "$base"
 
 checkout() {
   mkdir -p "$work/$1"
@@ -73,8 +53,7 @@ run() {
   local pid=$! serving
   for _ in $(seq 100); do curl -s -o /dev/null "127.0.0.1:$base" && break; sleep 0.1; done
   # A revision with a primary and a worker process: the worker is what serves.
-  serving=$(awk '{print $1}' "/proc/$pid/task/$pid/children" 2>/dev/null)
-  serving=${serving:-$pid}
+  serving=$(serving_pid "$pid")
   taskset -c 0 wrk -t1 -c64 -d2s "${script_args[@]}" "http://127.0.0.1:$base$url_path" >/dev/null
   local before after out
   before=$(awk '{print $14 + $15}' "/proc/$serving/stat")

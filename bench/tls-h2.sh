@@ -13,22 +13,8 @@ trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; [ -n "${lb:
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost \
   -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
-cat > "$work/nginx.conf" <<NGINX
-worker_processes 1;
-daemon on;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 300s;
-  server { listen 127.0.0.1:$((base + 1)); location / { return 200 "ok"; } }
-  server { listen 127.0.0.1:$((base + 2)); location / { return 200 "ok"; } }
-  server { listen 127.0.0.1:$((base + 3)); location / { return 200 "ok"; } }
-}
-NGINX
 cat > "$work/edgelb.yaml" <<YAML
+access_log: false
 listen:
   - 127.0.0.1:$base
   - { addr: "127.0.0.1:$((base + 4))", tls: { cert: cert.pem, key: key.pem }, h2: true }
@@ -36,13 +22,15 @@ upstreams:
   default:
     peers: ["127.0.0.1:$((base + 1))", "127.0.0.1:$((base + 2))", "127.0.0.1:$((base + 3))"]
 YAML
-/usr/sbin/nginx -c "$work/nginx.conf" -p "$work"
-for pid in $(pgrep -f "nginx -c $work/nginx.conf"); do taskset -pc 0 "$pid" >/dev/null; done
+# shellcheck source=bench/nginx-upstreams.sh
+source "$root/bench/nginx-upstreams.sh"
+start_nginx_upstreams "$work" "$base"
 LOG_LEVEL=warn taskset -c 1 "$node" "$root/bin/edgelb.js" -c "$work/edgelb.yaml" &
 lb=$!
 for _ in $(seq 100); do curl -s -o /dev/null "127.0.0.1:$base" && break; sleep 0.1; done
 
-cpu() { awk '{print $14 + $15}' "/proc/$lb/stat"; }
+serving=$(serving_pid "$lb")
+cpu() { awk '{print $14 + $15}' "/proc/$serving/stat"; }
 report() { # name requests rps ticks
   echo "$1: $3 req/s, $(awk -v t="$4" -v n="$2" 'BEGIN {printf "%.1f", t * 10000 / n}') us CPU per request"
 }
