@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, afterEach, describe, it } from 'node:test';
 import { adminUrl } from './support/admin.ts';
+import { freePort } from './support/ports.ts';
 import { killAll, runEdgelb, startEdgelb, startUpstream, type Edgelb } from './support/processes.ts';
 import { waitFor } from './support/wait-for.ts';
 
@@ -17,17 +17,6 @@ async function answeredBy(lb: Edgelb, count: number): Promise<string[]> {
     names.push(res.headers.get('x-upstream')!);
   }
   return names;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 describe('draining', () => {

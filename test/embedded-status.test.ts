@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import { killAll, runEdgelb, startEdgelb, startUpstream } from './support/processes.ts';
-import { freePort } from './support/redis.ts';
+import { freePort } from './support/ports.ts';
 import { waitFor } from './support/wait-for.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';

@@ -4,7 +4,8 @@ import type { HealthReport } from '../src/core/shared-health/health-report.ts';
 import { HEARTBEAT_TTL_MS, RESYNC_INTERVAL_MS } from '../src/core/shared-health/keys.ts';
 import { load } from './support/load.ts';
 import { killAll, runEdgelb, startEdgelb, startUpstream, type Edgelb } from './support/processes.ts';
-import { freePort, startRedis, type RedisServer } from './support/redis.ts';
+import { freePort } from './support/ports.ts';
+import { startRedis, type RedisServer } from './support/redis.ts';
 import { answering, fleetConfig, startEdges, startProber, startUpstreams, waitForLog } from './support/shared-health.ts';
 import { waitFor } from './support/wait-for.ts';
 

@@ -2,9 +2,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
+import { freePort } from './ports.ts';
 import { waitFor } from './wait-for.ts';
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
@@ -27,15 +27,6 @@ export interface RedisServer {
   restart(): Promise<void>;
   /** A client for the test's own reads and writes; closed by `kill`. */
   client(): Redis;
-}
-
-/** Finds a port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**
