@@ -55,16 +55,19 @@ export class RelayedHealthStore implements HealthStore {
 export class HealthMirror {
   readonly pools: readonly Pool[];
   readonly #store: MemoryHealthStore;
+  /** Every check of every peer arrives here: found by key, not by scanning the pools. */
+  readonly #peers = new Map<string, Peer>();
   #events: ProbeEvents = {};
 
   constructor(pools: readonly Pool[], initial: readonly HealthEntry[]) {
     this.pools = pools;
     this.#store = new MemoryHealthStore(pools);
+    for (const pool of pools) for (const peer of pool.peers) this.#peers.set(entryKey(pool.name, peer.id), peer);
     for (const entry of initial) this.apply(entry);
   }
 
   apply(entry: HealthEntry): void {
-    const peer = this.pools.find((pool) => pool.name === entry.pool)?.peers.find((candidate) => candidate.id === entry.peer);
+    const peer = this.#peers.get(entryKey(entry.pool, entry.peer));
     if (peer === undefined) return;
     const changed = this.#store.state(peer)?.up !== entry.state.up;
     this.#store.setState(peer, entry.state);
@@ -76,4 +79,9 @@ export class HealthMirror {
     this.#events = watch(this.#store);
     return { store: this.#store, stop: async () => {} };
   }
+}
+
+/** Pool names cannot contain "/", so this key is unambiguous. */
+function entryKey(pool: string, peer: string): string {
+  return `${pool}/${peer}`;
 }
