@@ -82,10 +82,13 @@ export class RedisHealthStore implements HealthStore {
     return this.#view.isDrained(peer);
   }
 
-  /** Applies at once here, and through Redis on every other edge. */
+  /**
+   * Applies at once here, and through Redis on every other edge. The caller (the admin API)
+   * logs this edge's drain; other edges log it when the push arrives.
+   */
   setDrained(peer: Peer, drained: boolean): void {
     const key = peerKey(peer);
-    if (this.#view.setDrained(key, drained)) this.#log.info({ pool: peer.pool, peer: peer.id, drained }, drained ? 'peer drained' : 'peer undrained');
+    this.#view.setDrained(key, drained);
     this.#pendingDrains.set(key, drained);
     void this.#writeDrains();
   }
