@@ -41,7 +41,8 @@ export class Observability {
       openConnections: async () => (await this.#listeners?.connectionCount()) ?? 0,
       ...(store instanceof RedisHealthStore ? { redisReachable: () => store.reachable } : {}),
     });
-    this.observer = observeAll([this.#accessLog, this.metrics]);
+    // Without an admin listener nobody can read the metrics: keep them off the request path.
+    this.observer = observeAll([this.#accessLog, config.admin === undefined ? undefined : this.metrics]);
   }
 
   healthChecked(peer: Peer, latencyMs: number): void {
