@@ -3,11 +3,13 @@ import type { Config } from '../core/config.ts';
 import { formatAddress } from '../core/address.ts';
 import { MAX_DURATION_MS } from '../core/duration.ts';
 import { describeError } from '../core/errors.ts';
+import type { HealthStore } from '../core/health-store.ts';
 import { buildPools, type Pool } from '../core/peer.ts';
 import { createBalancer } from '../edge/balancer.ts';
 import { NodeForwarder } from '../edge/node-forwarder.ts';
 import { NodeListeners } from '../edge/node.ts';
-import { startHealth, type HealthSource } from './health-source.ts';
+import type { ProbeEvents } from '../prober/scheduler.ts';
+import { startHealth } from './health-source.ts';
 import { Observability } from './observability.ts';
 import type { HealthMirror } from './process/health-relay.ts';
 import { upstreamTlsByPool } from './upstream-tls.ts';
@@ -50,9 +52,9 @@ export async function runEmbedded(config: Config, log: Logger, worker: WorkerEdg
   const pools = worker.mirror?.pools ?? buildPools(config.upstreams);
   const upstreamTls = upstreamTlsByPool(pools);
   let observability!: Observability;
-  const watch = (store: HealthSource['store']) => {
+  const watch = (store: HealthStore): ProbeEvents => {
     observability = new Observability(config, pools, store, log);
-    return { onCheck: (peer: Pool['peers'][number], state: { latencyMs: number }) => observability.healthChecked(peer, state.latencyMs) };
+    return { onCheck: (peer, state) => observability.healthChecked(peer, state.latencyMs) };
   };
   const health = worker.mirror !== undefined ? worker.mirror.source(watch) : await startHealth(config, pools, log, upstreamTls, watch);
   const store = health.store;
