@@ -8,8 +8,10 @@ export interface Options {
   /** Length of the no-load window that measures background connections at the upstreams. */
   idleSeconds: number;
   out: string;
-  /** The edgelb entry point to benchmark. */
-  edgelbBin: string;
+  /** The edgelb entry point to benchmark; undefined: this checkout, compiled as its package runs it. */
+  edgelbBin: string | undefined;
+  /** Run this checkout's TypeScript directly instead of compiling it first. */
+  fromSource: boolean;
   quick: boolean;
 }
 
@@ -21,7 +23,9 @@ export const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--seconds 
   --warmup N     unmeasured wrk run per system first      (env BENCH_WARMUP, default min(3, seconds))
   --out FILE     markdown file whose results section is replaced
                                                           (env BENCH_OUT, default docs/BENCHMARKS.md)
-  --edgelb FILE  edgelb entry point to run                (env BENCH_EDGELB, default bin/edgelb.js)`;
+  --edgelb FILE  edgelb entry point to run                (env BENCH_EDGELB, default: this checkout,
+                 compiled to JavaScript first as its npm package runs it)
+  --from-source  run this checkout's TypeScript directly (bin/edgelb.js), uncompiled`;
 
 function positiveInt(name: string, text: string | undefined, fallback: number, min = 1): number {
   if (text === undefined || text === '') return fallback;
@@ -41,6 +45,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, repoRoot: s
       warmup: { type: 'string' },
       out: { type: 'string' },
       edgelb: { type: 'string' },
+      'from-source': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -52,6 +57,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, repoRoot: s
   const seconds = positiveInt('seconds', values.seconds ?? env.BENCH_SECONDS, quick ? 1 : 10);
   const warmupSeconds = positiveInt('warmup', values.warmup ?? env.BENCH_WARMUP, Math.min(3, seconds), 0);
   const out = resolve(repoRoot, values.out ?? env.BENCH_OUT ?? 'docs/BENCHMARKS.md');
-  const edgelbBin = resolve(repoRoot, values.edgelb ?? env.BENCH_EDGELB ?? 'bin/edgelb.js');
-  return { rounds, seconds, warmupSeconds, idleSeconds: Math.min(5, seconds), out, edgelbBin, quick };
+  const fromSource = values['from-source'];
+  const given = values.edgelb ?? env.BENCH_EDGELB ?? (fromSource ? 'bin/edgelb.js' : undefined);
+  const edgelbBin = given === undefined ? undefined : resolve(repoRoot, given);
+  return { rounds, seconds, warmupSeconds, idleSeconds: Math.min(5, seconds), out, edgelbBin, fromSource, quick };
 }

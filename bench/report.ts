@@ -207,13 +207,19 @@ function renderNotes(report: RunReport): string[] {
   return notes;
 }
 
+function edgelbForm(options: Options): string {
+  if (options.fromSource) return 'its TypeScript run directly (--from-source)';
+  if (options.edgelbBin !== undefined) return 'the entry point given with --edgelb';
+  return 'compiled to JavaScript, as its npm package runs';
+}
+
 function renderMachine(report: RunReport): string {
   const { machine } = report;
   const rows: [string, string][] = [
     ['nproc', machine.nproc],
     ['CPU', machine.cpuModel],
     ['kernel', machine.kernel],
-    ['edgelb', machine.edgelb],
+    ['edgelb', `${machine.edgelb}, ${edgelbForm(report.options)}`],
     ['Node.js', machine.node],
     ['nginx', machine.nginx],
     ['HAProxy', machine.haproxy],

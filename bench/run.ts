@@ -11,6 +11,7 @@ import { measureBackgroundAccepts, measureRound } from './measure.ts';
 import { USAGE, parseOptions, type Options } from './options.ts';
 import { renderResults, renderTable, writeResults, type RunReport, type SystemOutcome, type WorkloadOutcome } from './report.ts';
 import { waitForOk } from './rig/http.ts';
+import { buildEdgelb } from './rig/edgelb-build.ts';
 import { describeMachine, loadAverage } from './rig/machine.ts';
 import { readMemory, totalRssKiB } from './rig/memory.ts';
 import { startNginx, upstreamsConfig } from './rig/nginx.ts';
@@ -92,6 +93,9 @@ async function main(options: Options): Promise<void> {
     });
   }
 
+  const edgelbBin = options.edgelbBin ?? await buildEdgelb(repoRoot, join(tempDir, 'edgelb-package'));
+  log(`edgelb: ${options.edgelbBin === undefined ? 'this checkout, compiled' : edgelbBin}`);
+
   const outcomes: SystemOutcome[] = [];
   const running = new Map<string, RunningSystem>();
   for (const [i, spec] of SYSTEMS.entries()) {
@@ -101,7 +105,7 @@ async function main(options: Options): Promise<void> {
     try {
       const ctx = {
         repoRoot,
-        edgelbBin: options.edgelbBin,
+        edgelbBin,
         dir: join(tempDir, spec.id),
         port: systemPorts[i]!,
         upstreamPorts,

@@ -145,6 +145,16 @@ export const SYSTEMS: readonly SystemSpec[] = [
       return ready(proc, `http://127.0.0.1:${ctx.port}/`);
     },
   },
+  {
+    id: 'bare-undici',
+    label: 'bare node:http + undici Pool.stream (reference, not a balancer)',
+    async start(ctx) {
+      const script = join(ctx.repoRoot, 'bench', 'baselines', 'bare-undici.ts');
+      const args = [script, String(ctx.port), ...ctx.upstreamPorts.map(String)];
+      const proc = startProcess('bare-undici', process.execPath, args, { cwd: ctx.repoRoot, cpus: ctx.proxyCpus });
+      return ready(proc, `http://127.0.0.1:${ctx.port}/`);
+    },
+  },
   edgelb('edgelb', 'edgelb', 1),
   edgelb('edgelb-threads-2', 'edgelb, threads: 2 (on both CPUs)', 2),
 ];

@@ -15,4 +15,6 @@ export interface HealthStore {
   /** Takes a peer out of rotation (an operator's drain) or puts it back, whatever its health. */
   setDrained(peer: Peer, drained: boolean): void;
   isDrained(peer: Peer): boolean;
+  /** A shared store only: whether it answers now (the local copy serves while it does not). */
+  readonly reachable?: boolean;
 }

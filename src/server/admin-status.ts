@@ -2,7 +2,7 @@ import type { Config } from '../core/config.ts';
 import { describeError } from '../core/errors.ts';
 import { adminEndpoint } from './admin-client.ts';
 import type { StatusReport } from './admin/status.ts';
-import { watchFrames } from './run-status.ts';
+import { watchFrames } from './watch-frames.ts';
 import { renderStatusReport } from './status-table.ts';
 
 type AdminSettings = NonNullable<Config['admin']>;

@@ -6,7 +6,6 @@ import { probeLogEvents } from '../prober/probe-log.ts';
 import { ProbeScheduler, type ProbeEvents } from '../prober/scheduler.ts';
 import type { CheckTls } from '../prober/http-check.ts';
 import { MemoryHealthStore } from '../store/memory.ts';
-import { RedisHealthStore } from '../store/redis-health-store.ts';
 import { sharedStoreLocation } from './shared-store-location.ts';
 
 /** Where an edge's healthy set comes from, and how to let go of it at shutdown. */
@@ -28,6 +27,8 @@ export async function startHealth(
   if (config.redis !== undefined) {
     const location = sharedStoreLocation(config, 'edge');
     if ('error' in location) throw new Error(location.error);
+    // Loaded only here: an embedded edge never pays for the Redis client's code.
+    const { RedisHealthStore } = await import('../store/redis-health-store.ts');
     const store = await RedisHealthStore.open(pools, { location, prefix: config.redis_prefix, log });
     watch(store);
     return { store, stop: () => store.close() };

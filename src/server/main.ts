@@ -8,8 +8,6 @@ import { createLogger, flushLogs } from './logger.ts';
 import { launch } from './process/launcher.ts';
 import { bindHeldSockets } from './process/listen-sockets.ts';
 import { runPrimary } from './process/primary.ts';
-import { runProbeCommand } from './probe-command.ts';
-import { runStatus, watchStatus } from './run-status.ts';
 import { sharedStoreLocation } from './shared-store-location.ts';
 
 /** Exit codes: 0 done, 1 bad config or failure to start, 2 bad command line. */
@@ -57,8 +55,16 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`edgelb: ${options.conf}: ${shared.error}\n`);
     return 1;
   }
-  if (options.command === 'status') return options.watch ? watchStatus(config, shared!) : runStatus(config, shared!, options.json);
-  if (options.command === 'probe') return runProbeCommand(config, shared!, options.id);
+  // The Redis client's code is loaded only by the commands that talk to Redis, so a balancer
+  // in embedded mode never carries it.
+  if (options.command === 'status') {
+    const { runStatus, watchStatus } = await import('./run-status.ts');
+    return options.watch ? watchStatus(config, shared!) : runStatus(config, shared!, options.json);
+  }
+  if (options.command === 'probe') {
+    const { runProbeCommand } = await import('./probe-command.ts');
+    return runProbeCommand(config, shared!, options.id);
+  }
   if (options.daemon || options.upgrade || config.daemon) {
     return launch({ configFile: options.conf, config, daemon: options.daemon || config.daemon, upgrade: options.upgrade });
   }

@@ -6,19 +6,21 @@ import type { Peer, Pool } from '../core/peer.ts';
 import type { NodeForwarder } from '../edge/node-forwarder.ts';
 import type { NodeListeners } from '../edge/node.ts';
 import { observeAll, type RequestObserver } from '../edge/request-observer.ts';
-import { RedisHealthStore } from '../store/redis-health-store.ts';
 import { AccessLog } from './access-log.ts';
-import { AdminServer } from './admin/admin-server.ts';
-import { createAdminApp } from './admin/app.ts';
-import { peerStatus, statusReport, type StatusSources } from './admin/status.ts';
-import { Metrics } from './metrics.ts';
+import type { AdminServer } from './admin/admin-server.ts';
+import type { StatusSources } from './admin/status.ts';
+import type { Metrics } from './metrics.ts';
+
+/** Makes the Observability of one health store; see `Observability.prepare`. */
+export type ObservabilityFactory = (store: HealthStore) => Observability;
 
 /**
  * What operators see of a running balancer: the access log, the metrics, and the admin
  * listener (status, dashboard, draining) when `admin` is configured.
  */
 export class Observability {
-  readonly metrics: Metrics;
+  /** Only with an admin listener: without one nobody could read them. */
+  readonly metrics: Metrics | undefined;
   readonly observer: RequestObserver | undefined;
   readonly #config: Config;
   readonly #pools: readonly Pool[];
@@ -29,24 +31,32 @@ export class Observability {
   #listeners: NodeListeners | undefined;
   #admin: AdminServer | undefined;
 
-  constructor(config: Config, pools: readonly Pool[], store: HealthStore, log: Logger) {
+  /**
+   * Loads what the config asks for (prom-client only with an admin listener), so that the
+   * request path and the process's memory carry no metrics nobody can read.
+   */
+  static async prepare(config: Config, pools: readonly Pool[], log: Logger): Promise<ObservabilityFactory> {
+    const metricsModule = config.admin === undefined ? undefined : await import('./metrics.ts');
+    return (store) => new Observability(config, pools, store, log, metricsModule?.Metrics);
+  }
+
+  private constructor(config: Config, pools: readonly Pool[], store: HealthStore, log: Logger, MetricsClass: typeof Metrics | undefined) {
     this.#config = config;
     this.#pools = pools;
     this.#store = store;
     this.#log = log;
     this.#accessLog = config.access_log === false ? undefined : new AccessLog(config.access_log, log);
-    this.metrics = new Metrics(pools, {
+    this.metrics = MetricsClass === undefined ? undefined : new MetricsClass(pools, {
       store,
       inFlight: (peer) => this.#inFlight(peer),
       openConnections: async () => (await this.#listeners?.connectionCount()) ?? 0,
-      ...(store instanceof RedisHealthStore ? { redisReachable: () => store.reachable } : {}),
+      ...(store.reachable === undefined ? {} : { redisReachable: () => store.reachable ?? false }),
     });
-    // Without an admin listener nobody can read the metrics: keep them off the request path.
-    this.observer = observeAll([this.#accessLog, config.admin === undefined ? undefined : this.metrics]);
+    this.observer = observeAll([this.#accessLog, this.metrics]);
   }
 
   healthChecked(peer: Peer, latencyMs: number): void {
-    this.metrics.healthChecked(peer, latencyMs);
+    this.metrics?.healthChecked(peer, latencyMs);
   }
 
   /** Starts the admin listener, if configured (on `fd` when the primary holds its socket); resolves with its address. */
@@ -54,16 +64,20 @@ export class Observability {
     this.#forwarder = forwarder;
     this.#listeners = listeners;
     const settings = this.#config.admin;
-    if (settings === undefined) return undefined;
+    const metrics = this.metrics;
+    if (settings === undefined || metrics === undefined) return undefined;
+    const [{ AdminServer }, { createAdminApp }, { peerStatus, statusReport }] = await Promise.all([
+      import('./admin/admin-server.ts'), import('./admin/app.ts'), import('./admin/status.ts'),
+    ]);
     const sources: StatusSources = {
       store: this.#store,
       inFlight: (peer) => this.#inFlight(peer),
-      requestsServed: (peer) => this.metrics.requestsServed(peer),
+      requestsServed: (peer) => metrics.requestsServed(peer),
     };
     const app = createAdminApp({
       pools: this.#pools,
       token: settings.token,
-      registry: this.metrics.registry,
+      registry: metrics.registry,
       status: () => statusReport(this.#pools, sources),
       peerStatus: (peer) => peerStatus(peer, sources),
       setDrained: (peer, drained) => {

@@ -51,14 +51,15 @@ export interface WorkerEdge {
 export async function runEmbedded(config: Config, log: Logger, worker: WorkerEdge): Promise<RunningBalancer> {
   const pools = worker.mirror?.pools ?? buildPools(config.upstreams);
   const upstreamTls = upstreamTlsByPool(pools);
+  const observabilityFor = await Observability.prepare(config, pools, log);
   let observability!: Observability;
   const watch = (store: HealthStore): ProbeEvents => {
-    observability = new Observability(config, pools, store, log);
+    observability = observabilityFor(store);
     return { onCheck: (peer, state) => observability.healthChecked(peer, state.latencyMs) };
   };
   const health = worker.mirror !== undefined ? worker.mirror.source(watch) : await startHealth(config, pools, log, upstreamTls, watch);
   const store = health.store;
-  observability.metrics.configReloaded(worker.reloads ?? 0);
+  observability.metrics?.configReloaded(worker.reloads ?? 0);
   const forwarder = new NodeForwarder(pools, log, upstreamTls);
   const app = createBalancer({ pools, store, forwarder, log, observer: observability.observer });
   let listeners: NodeListeners;

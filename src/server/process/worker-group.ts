@@ -5,6 +5,7 @@ import { entryFile } from './entry-file.ts';
 import type { ListenSocket } from './listen-sockets.ts';
 import { isMessage, type FromWorker, type HealthEntry, type ToWorker } from './messages.ts';
 import { RespawnBackoff } from './respawn-backoff.ts';
+import { workerExecArgv } from './worker-runtime.ts';
 
 /** How long a worker may take from fork to serving. */
 const START_TIMEOUT_MS = 30_000;
@@ -71,6 +72,7 @@ export class WorkerGroup {
 
   #spawn(): Promise<void> {
     const worker = fork(entryFile('worker-main'), [], {
+      execArgv: workerExecArgv(process.execArgv, process.env),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...this.#sockets.map((socket) => socket.fd)],
     });
     this.#workers.add(worker);
