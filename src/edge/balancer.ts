@@ -4,9 +4,9 @@ import { describeError, noHealthyPeer, ProxyError } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
 import type { Pool } from '../core/peer.ts';
 import { createSelection, type Selection } from '../core/selection/index.ts';
-import { errorReply } from './error-response.ts';
+import { errorReply, replyResponse } from './error-response.ts';
 import { Exchange } from './exchange.ts';
-import type { Forwarder } from './forwarder.ts';
+import type { Forwarder, RequestOutcome } from './forwarder.ts';
 import type { RequestObserver } from './request-observer.ts';
 
 export interface BalancerOptions<E extends Env> {
@@ -22,7 +22,7 @@ export interface BalancerOptions<E extends Env> {
 /**
  * The data plane as a Hono app, the same on every runtime: pick the pool, take its healthy
  * peers from the store, let the selection order them, and hand the request to the runtime's
- * forwarder. Proxy errors become responses here, in one place.
+ * forwarder. What a proxy error answers is decided here, in one place.
  */
 export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono<E> {
   const { store, forwarder, log, observer } = options;
@@ -31,36 +31,37 @@ export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono
   const selection: Selection = createSelection(pool.config.selection);
   const retryAfterSeconds = Math.max(1, Math.ceil(pool.config.health_check.interval / 1000));
 
-  const fail = (exchange: Exchange, error: unknown): Response => {
-    const proxyError = error instanceof ProxyError
-      ? error
-      : new ProxyError('bad_gateway', 'the request could not be proxied', { cause: error });
-    log.warn(
-      { requestId: exchange.id, pool: pool.name, status: proxyError.status, reason: proxyError.message, cause: describeError(proxyError.cause) },
-      'request failed',
-    );
-    const reply = errorReply(proxyError, exchange.id, retryAfterSeconds);
-    if (observer !== undefined) {
-      exchange.status = reply.status;
-      exchange.bytesOut = reply.body.length;
-      exchange.error = proxyError.message;
-      observer.requestDone(exchange);
-    }
-    return new Response(reply.body, { status: reply.status, headers: reply.headers });
-  };
-  const done = (exchange: Exchange, response: Response): Response => {
-    observer?.requestDone(exchange);
-    return response;
+  const outcome: RequestOutcome = {
+    done: (exchange) => observer?.requestDone(exchange),
+    failed(exchange, error) {
+      const proxyError = error instanceof ProxyError
+        ? error
+        : new ProxyError('bad_gateway', 'the request could not be proxied', { cause: error });
+      log.warn(
+        { requestId: exchange.id, pool: pool.name, status: proxyError.status, reason: proxyError.message, cause: describeError(proxyError.cause) },
+        'request failed',
+      );
+      const reply = errorReply(proxyError, exchange.id, retryAfterSeconds);
+      if (observer !== undefined) {
+        exchange.status = reply.status;
+        exchange.bytesOut = reply.body.length;
+        exchange.error = proxyError.message;
+        observer.requestDone(exchange);
+      }
+      return reply;
+    },
   };
 
   const app = new Hono<E>();
   app.all('*', (c) => {
     const healthy = store.healthyPeers(pool.name);
     const exchange = new Exchange(pool, selection.candidates(healthy), c);
-    if (healthy.length === 0) {
-      return fail(exchange, noHealthyPeer(pool.name));
+    if (healthy.length === 0) return replyResponse(outcome.failed(exchange, noHealthyPeer(pool.name)));
+    try {
+      return forwarder.forward(c, exchange, outcome);
+    } catch (error) {
+      return replyResponse(outcome.failed(exchange, error));
     }
-    return forwarder.forward(c, exchange).then((response) => done(exchange, response), (error: unknown) => fail(exchange, error));
   });
   return app;
 }

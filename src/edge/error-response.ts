@@ -32,6 +32,10 @@ export function errorReply(error: ProxyError, requestId: string, retryAfterSecon
 }
 
 export function errorResponse(error: ProxyError, requestId: string, retryAfterSeconds: number): Response {
-  const reply = errorReply(error, requestId, retryAfterSeconds);
+  return replyResponse(errorReply(error, requestId, retryAfterSeconds));
+}
+
+/** An error answer as a Web Response. */
+export function replyResponse(reply: ErrorReply): Response {
   return new Response(reply.body, { status: reply.status, headers: reply.headers });
 }

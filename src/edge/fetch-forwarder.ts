@@ -2,7 +2,8 @@ import type { Context, Env } from 'hono';
 import { ProxyError } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
 import type { Exchange } from './exchange.ts';
-import type { Forwarder } from './forwarder.ts';
+import { replyResponse } from './error-response.ts';
+import type { Forwarder, RequestOutcome } from './forwarder.ts';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import { isIdempotent } from './upstream-failure.ts';
 
@@ -19,7 +20,17 @@ export class FetchForwarder implements Forwarder {
     this.#log = log;
   }
 
-  async forward(context: Context<Env>, exchange: Exchange): Promise<Response> {
+  forward(context: Context<Env>, exchange: Exchange, outcome: RequestOutcome): Promise<Response> {
+    return this.#forward(context, exchange).then(
+      (response) => {
+        outcome.done(exchange);
+        return response;
+      },
+      (error: unknown) => replyResponse(outcome.failed(exchange, error)),
+    );
+  }
+
+  async #forward(context: Context<Env>, exchange: Exchange): Promise<Response> {
     const request = context.req.raw;
     const url = new URL(request.url);
     const { pool } = exchange;

@@ -1,5 +1,14 @@
 import type { Context, Env } from 'hono';
+import type { ErrorReply } from './error-response.ts';
 import type { Exchange } from './exchange.ts';
+
+/** What the balancer does once a forwarded request is over; the forwarder calls one of them, once. */
+export interface RequestOutcome {
+  /** The request was answered, or cut off after its answer began. */
+  done(exchange: Exchange): void;
+  /** Nothing reached the client: logs why, and says what the client is to be answered. */
+  failed(exchange: Exchange, error: unknown): ErrorReply;
+}
 
 /**
  * Sends a request upstream: one implementation per runtime (undici on Node, `fetch` on edge
@@ -9,8 +18,10 @@ export interface Forwarder<E extends Env = Env> {
   /**
    * Tries `exchange.candidates` in order, moving on only when a retry cannot duplicate work (the
    * connection failed before anything was sent, or an idempotent request lost its connection)
-   * and at most `pool.retries` times. Resolves with the response for Hono to return; rejects with
-   * a `ProxyError` only while nothing has reached the client yet.
+   * and at most `pool.retries` times. Returns the response for Hono to return, or a promise of
+   * it; a runtime that writes its responses itself returns at once. A failure while nothing has
+   * reached the client goes to `outcome.failed`, and the forwarder sends its reply; one found
+   * before the request could start may be thrown instead.
    */
-  forward(context: Context<E>, exchange: Exchange): Promise<Response>;
+  forward(context: Context<E>, exchange: Exchange, outcome: RequestOutcome): Response | Promise<Response>;
 }
