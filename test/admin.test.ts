@@ -9,6 +9,7 @@ import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
 import { adminGet, adminUrl, promtoolProblems, sample } from './support/admin.ts';
 import { killAll, runEdgelb, startEdgelb, startUpstream } from './support/processes.ts';
+import { client } from './support/http.ts';
 import { waitFor } from './support/wait-for.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -33,6 +34,35 @@ interface Status {
 describe('admin listener', () => {
   afterEach(killAll);
   after(killAll);
+
+  it("proxies HEAD next to the admin app: the peer's status and headers, or the error's, and no body", async () => {
+    const [live, doomed] = await Promise.all([startUpstream('live'), startUpstream('doomed')]);
+    const [lb, failing] = await Promise.all([
+      startEdgelb({ access_log: false, admin: { listen: '127.0.0.1:0' }, upstreams: { web: { peers: [live.address] } } }),
+      // Checked once at start (up), then not again for a minute: the peer dies unnoticed.
+      startEdgelb({ access_log: false, admin: { listen: '127.0.0.1:0' }, upstreams: { web: { peers: [doomed.address], health_check: { interval: '60s' } } } }),
+    ]);
+    // The admin listener is up in the same process before the first HEAD.
+    assert.equal((await adminGet(`${adminUrl(lb)}/status`)).status, 200);
+    for (let i = 0; i < 3; i++) {
+      const res = await request(lb.url, { method: 'HEAD', dispatcher: client });
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.headers['x-upstream'], 'live');
+      assert.equal(res.headers['content-type'], 'application/json');
+      assert.equal(await res.body.text(), '');
+    }
+    assert.ok(!lb.logs.some((line) => line.msg === 'request failed'), 'no HEAD was logged as failed');
+
+    await doomed.kill();
+    const failed = await request(failing.url, { method: 'HEAD', dispatcher: client });
+    assert.equal(failed.statusCode, 502);
+    assert.ok(Number(failed.headers['content-length']) > 0, 'the reply says how long its body would be');
+    assert.equal(await failed.body.text(), '');
+    // The connection stays usable: the reply's head did not promise a body it did not send.
+    const again = await request(failing.url, { method: 'HEAD', dispatcher: client });
+    assert.equal(again.statusCode, 502);
+    await again.body.text();
+  });
 
   it('serves /metrics in Prometheus text format, and its counters move with the traffic', async () => {
     const [live, dead] = await Promise.all([startUpstream('live'), startUpstream('dead')]);

@@ -117,7 +117,7 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
       if (error === undefined) return outcome.done(exchange);
       // A half-read request body cannot be drained cheaply; the error response ends the connection.
       if (hasBody && !incoming.readableEnded) outgoing.shouldKeepAlive = false;
-      sendReply(outgoing, outcome.failed(exchange, error));
+      sendReply(outgoing, outcome.failed(exchange, error), method === 'HEAD');
     });
     inFlight.add(proxied);
     proxied.start();
@@ -125,11 +125,15 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
   }
 }
 
-/** Sends an error reply, unless the client is gone or an answer has begun (then there is no one to tell). */
-function sendReply(outgoing: NodeEnv['Bindings']['outgoing'], reply: ErrorReply): void {
+/**
+ * Sends an error reply (its head only, to a HEAD), unless an answer has begun or the client is
+ * gone: then there is no one to tell.
+ */
+function sendReply(outgoing: NodeEnv['Bindings']['outgoing'], reply: ErrorReply, headOnly: boolean): void {
   if (outgoing.headersSent || outgoing.writableEnded || outgoing.destroyed) return;
   outgoing.writeHead(reply.status, { ...reply.headers, 'content-length': Buffer.byteLength(reply.body) });
-  outgoing.end(reply.body);
+  if (headOnly) outgoing.end();
+  else outgoing.end(reply.body);
 }
 
 /**

@@ -14,7 +14,9 @@ export class AdminServer {
 
   /** Listens on `address`, or accepts on `fd`: a socket bound by the primary, which outlives workers. */
   static open(app: Hono, address: Address, fd?: number): Promise<AdminServer> {
-    const server = createServer(getRequestListener(app.fetch));
+    // Node's own Response stays global: the balancer in the same process hands Hono responses that
+    // @hono/node-server's replacement class would write out a second time (a HEAD's wrapped answer).
+    const server = createServer(getRequestListener(app.fetch, { overrideGlobalObjects: false }));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       const ready = () => {

@@ -74,9 +74,17 @@ export class HealthMirror {
     this.#events.onCheck?.(peer, entry.state, changed);
   }
 
-  /** The mirror as the worker's health source; `watch` hears of every check from now on. */
+  /**
+   * The mirror as the worker's health source; `watch` hears of every check from now on, starting
+   * with each peer's latest one so far (from the start message, or relayed while the worker was
+   * starting), so that what it keeps (the metrics) starts from what is already known.
+   */
   source(watch: (store: HealthStore) => ProbeEvents): HealthSource {
-    this.#events = watch(this.#store);
+    const events = (this.#events = watch(this.#store));
+    for (const peer of this.#peers.values()) {
+      const state = this.#store.state(peer);
+      if (state !== undefined) events.onCheck?.(peer, state, false);
+    }
     return { store: this.#store, stop: async () => {} };
   }
 }
