@@ -9,6 +9,8 @@
 #   NODE_FLAGS_B=--max-semi-space-size=8 bench/compare-revisions.sh WORK WORK   (node flags for one side)
 #   URL_PATH=/upload WRK_SCRIPT=post.lua bench/compare-revisions.sh HEAD WORK   (uploads: a wrk Lua
 #   script that sets the method and body; the upstreams read the whole body on /upload)
+#   HEAP_SAMPLING=1 bench/compare-revisions.sh HEAD WORK   (also bytes allocated per request, from V8's
+#   sampling heap profiler over the measured run: steadier than CPU time, but the sampling costs CPU)
 # edgelb's stdout (the access log, by default) goes to a file, as a production log would.
 set -euo pipefail
 rev_a=${1:?REV_A}; rev_b=${2:?REV_B}; rounds=${3:-5}
@@ -49,22 +51,30 @@ checkout B "$rev_b"
 run() {
   local flags_var="NODE_FLAGS_$1"
   # shellcheck disable=SC2086 # the flags are meant to be split into words
-  LOG_LEVEL=warn taskset -c 1 "$node" ${!flags_var:-} "$work/$1/bin/edgelb.js" -c "$work/edgelb-$1.yaml" >"$work/stdout-$1.log" &
+  local sampling=()
+  [ -n "${HEAP_SAMPLING:-}" ] && sampling=(--import "$root/bench/rig/heap-sampling.ts")
+  HEAP_SAMPLING_DIR=$work LOG_LEVEL=warn taskset -c 1 "$node" ${!flags_var:-} "${sampling[@]}" "$work/$1/bin/edgelb.js" -c "$work/edgelb-$1.yaml" >"$work/stdout-$1.log" &
   local pid=$! serving
   for _ in $(seq 100); do curl -s -o /dev/null "127.0.0.1:$base" && break; sleep 0.1; done
   # A revision with a primary and a worker process: the worker is what serves.
   serving=$(serving_pid "$pid")
   taskset -c 0 wrk -t1 -c64 -d2s "${script_args[@]}" "http://127.0.0.1:$base$url_path" >/dev/null
-  local before after out
+  local before after out allocated=""
+  [ -n "${HEAP_SAMPLING:-}" ] && kill -USR1 "$serving" && sleep 0.2
   before=$(awk '{print $14 + $15}' "/proc/$serving/stat")
   out=$(taskset -c 0 wrk -t1 -c64 -d"${secs}"s --latency "${script_args[@]}" "http://127.0.0.1:$base$url_path")
   after=$(awk '{print $14 + $15}' "/proc/$serving/stat")
+  if [ -n "${HEAP_SAMPLING:-}" ]; then
+    kill -USR2 "$serving"
+    for _ in $(seq 100); do [ -s "$work/heap-$serving.txt" ] && break; sleep 0.1; done
+    allocated=$(cat "$work/heap-$serving.txt")
+  fi
   local requests rps p99
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   # /proc/PID/stat counts clock ticks of 10 ms.
-  echo "$1 rps=$rps cpu_us_per_req=$(awk -v t=$((after - before)) -v n="$requests" 'BEGIN {printf "%.1f", t * 10000 / n}') p99=$p99 $(grep VmHWM "/proc/$serving/status" | tr -s ' \t' ' ')"
+  echo "$1 rps=$rps cpu_us_per_req=$(awk -v t=$((after - before)) -v n="$requests" 'BEGIN {printf "%.1f", t * 10000 / n}') p99=$p99${allocated:+ bytes_per_req=$(awk -v b="$allocated" -v n="$requests" 'BEGIN {printf "%.0f", b / n}')} $(grep VmHWM "/proc/$serving/status" | tr -s ' \t' ' ')"
   kill -TERM "$pid"; wait "$pid" || true
   rm -f "$work/stdout-$1.log"
 }
@@ -72,5 +82,5 @@ run() {
 for _ in $(seq "$rounds"); do run A; run B; done | tee "$work/runs.txt"
 median() { grep "^$1 " "$work/runs.txt" | sed "s/.*$2=\([0-9.]*\).*/\1/" | sort -n | awk '{v[NR]=$1} END {print v[int((NR + 1) / 2)]}'; }
 for side in A B; do
-  echo "$side ($([ $side = A ] && echo "$rev_a" || echo "$rev_b")): median $(median $side cpu_us_per_req) us CPU per request, median $(median $side rps) req/s"
+  echo "$side ($([ $side = A ] && echo "$rev_a" || echo "$rev_b")): median $(median $side cpu_us_per_req) us CPU per request, median $(median $side rps) req/s${HEAP_SAMPLING:+, median $(median $side bytes_per_req) bytes allocated per request}"
 done
