@@ -87,6 +87,7 @@ upstreams:
   default:
     peers: [${peers}]
     health_check: { type: tcp, interval: 1s, timeout: 1s }
+    keepalive_timeout: 60s   # as nginx keeps idle upstream connections (its keepalive_timeout)
 `,
       );
       const proc = startProcess(id, process.execPath, [bin, '-c', config], {

@@ -78,7 +78,15 @@ const pool = z.strictObject({
   connect_timeout: duration.default(1000),
   /** Longest wait for the response headers, and between two body chunks, before a 504. */
   read_timeout: duration.default(60_000),
+  /**
+   * How long an idle upstream connection is kept for the next request when its peer does not say
+   * (a `Keep-Alive: timeout=` answer is believed instead, less a margin). The default stays under
+   * the 5 s after which Node's HTTP servers close idle connections, so a peer never closes one just
+   * as a request goes out on it; peers that keep them longer (nginx: 75 s) can be given more.
+   */
+  keepalive_timeout: duration.default(4_000),
 })
+  .refine((p) => p.keepalive_timeout > 0, { message: 'must be greater than 0', path: ['keepalive_timeout'] })
   .refine((p) => p.tls || p.ca_file === undefined, { message: 'only with tls: true', path: ['ca_file'] })
   .refine((p) => p.tls || p.tls_verify, { message: 'only with tls: true', path: ['tls_verify'] });
 

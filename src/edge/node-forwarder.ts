@@ -49,6 +49,8 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
           connect: tls ? tlsConnector(connect, tls, upstreamServerName(pool.config.host, peer.host)) : connect,
           headersTimeout: pool.config.read_timeout,
           bodyTimeout: pool.config.read_timeout,
+          // Used when the peer sends no `Keep-Alive: timeout=` hint; undici follows a hint instead.
+          keepAliveTimeout: pool.config.keepalive_timeout,
         });
         this.#dispatchers.set(peer, dispatcher);
         // undici takes each request's server name from its Host and reconnects when it changes;
