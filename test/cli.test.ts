@@ -69,6 +69,12 @@ upstreams:
     ]);
   });
 
+  it('-t rejects a keepalive_timeout of 0, naming the key', async () => {
+    const result = await runEdgelb(['-t', '-c', configFile('upstreams:\n  web:\n    peers: ["127.0.0.1:9"]\n    keepalive_timeout: 0\n')]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /upstreams\.web\.keepalive_timeout.*greater than 0/);
+  });
+
   it('-t reports YAML syntax errors and missing files', async () => {
     const broken = await runEdgelb(['-t', '-c', configFile('upstreams: [unclosed\n')]);
     assert.equal(broken.code, 1);
