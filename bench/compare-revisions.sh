@@ -7,6 +7,7 @@
 #   SECONDS_PER_RUN=4 PORT_BASE=19080 bench/compare-revisions.sh HEAD~1 HEAD 5
 #   CONFIG_B='access_log: false' bench/compare-revisions.sh main WORK   (config lines for one side)
 #   NODE_FLAGS_B=--max-semi-space-size=8 bench/compare-revisions.sh WORK WORK   (node flags for one side)
+#   ENV_B=MALLOC_ARENA_MAX=2 bench/compare-revisions.sh WORK WORK   (environment variables for one side)
 #   URL_PATH=/upload WRK_SCRIPT=post.lua bench/compare-revisions.sh HEAD WORK   (uploads: a wrk Lua
 #   script that sets the method and body; the upstreams read the whole body on /upload)
 #   HEAP_SAMPLING=1 bench/compare-revisions.sh HEAD WORK   (also bytes allocated per request, from V8's
@@ -49,11 +50,12 @@ checkout A "$rev_a"
 checkout B "$rev_b"
 
 run() {
-  local flags_var="NODE_FLAGS_$1"
+  local flags_var="NODE_FLAGS_$1" env_var="ENV_$1"
   # shellcheck disable=SC2086 # the flags are meant to be split into words
   local sampling=()
   [ -n "${HEAP_SAMPLING:-}" ] && sampling=(--import "$root/bench/rig/heap-sampling.ts")
-  HEAP_SAMPLING_DIR=$work LOG_LEVEL=warn taskset -c 1 "$node" ${!flags_var:-} "${sampling[@]}" "$work/$1/bin/edgelb.js" -c "$work/edgelb-$1.yaml" >"$work/stdout-$1.log" &
+  # shellcheck disable=SC2086 # as are the environment assignments
+  env ${!env_var:-} HEAP_SAMPLING_DIR=$work LOG_LEVEL=warn taskset -c 1 "$node" ${!flags_var:-} "${sampling[@]}" "$work/$1/bin/edgelb.js" -c "$work/edgelb-$1.yaml" >"$work/stdout-$1.log" &
   local pid=$! serving
   for _ in $(seq 100); do curl -s -o /dev/null "127.0.0.1:$base" && break; sleep 0.1; done
   # A revision with a primary and a worker process: the worker is what serves.

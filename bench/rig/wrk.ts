@@ -8,7 +8,9 @@ export interface WrkResult {
   requests: number;
   durationSeconds: number;
   requestsPerSecond: number;
+  p50Ms: number;
   p99Ms: number;
+  maxMs: number;
   socketErrors: { connect: number; read: number; write: number; timeout: number };
   non2xx: number;
 }
@@ -29,14 +31,19 @@ function need(match: RegExpExecArray | null, what: string, output: string): RegE
 export function parseWrkOutput(output: string): WrkResult {
   const total = need(/(\d+) requests in ([\d.]+)(us|ms|s|m|h)/.exec(output), 'request count', output);
   const rate = need(/Requests\/sec:\s+([\d.]+)/.exec(output), 'Requests/sec', output);
-  const p99 = need(/^\s*99(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$/m.exec(output), '99th percentile', output);
+  const percentile = (label: string) => need(new RegExp(`^\\s*${label}(?:\\.0+)?%\\s+([\\d.]+)(us|ms|s|m|h)\\s*$`, 'm').exec(output), `${label}th percentile`, output);
+  const p50 = percentile('50');
+  const p99 = percentile('99');
+  const max = need(/^[ \t]*Latency[ \t]+\S+[ \t]+\S+[ \t]+([\d.]+)(us|ms|s|m|h)/m.exec(output), 'latency max', output);
   const sockets = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(output);
   return {
     requests: Number(total[1]),
     durationSeconds: toMs(total[2]!, total[3]!) / 1000,
     requestsPerSecond: Number(rate[1]),
+    p50Ms: toMs(p50[1]!, p50[2]!),
     p99Ms: toMs(p99[1]!, p99[2]!),
+    maxMs: toMs(max[1]!, max[2]!),
     socketErrors: {
       connect: Number(sockets?.[1] ?? 0),
       read: Number(sockets?.[2] ?? 0),

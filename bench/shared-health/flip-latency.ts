@@ -9,7 +9,8 @@
  */
 import { parseArgs } from 'node:util';
 import { stopAllProcesses } from '../rig/processes.ts';
-import { listener, percentile, portOf, startEdgelb, startRedisServer, waitUntil, writeConfig } from './rig.ts';
+import { percentile } from '../stats.ts';
+import { listener, portOf, startEdgelb, startRedisServer, waitUntil, writeConfig } from './rig.ts';
 
 const { values } = parseArgs({ options: { flips: { type: 'string', default: '200' }, peers: { type: 'string', default: '20' } } });
 const flips = Number(values.flips);

@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { stopAllProcesses } from '../rig/processes.ts';
-import { listener, percentile, portOf, startEdgelb, startRedisServer, writeConfig } from './rig.ts';
+import { percentile } from '../stats.ts';
+import { listener, portOf, startEdgelb, startRedisServer, writeConfig } from './rig.ts';
 
 const { values } = parseArgs({ options: { peers: { type: 'string', default: '2000' }, seconds: { type: 'string', default: '15' } } });
 const peerCount = Number(values.peers);

@@ -81,8 +81,3 @@ export async function listener(port = 0, onAccept?: () => void): Promise<net.Ser
 export function portOf(server: net.Server): number {
   return (server.address() as net.AddressInfo).port;
 }
-
-export function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
