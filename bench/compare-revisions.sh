@@ -19,6 +19,13 @@ secs=${SECONDS_PER_RUN:-4}; base=${PORT_BASE:-19080}
 url_path=${URL_PATH:-/}; script_args=()
 [ -n "${WRK_SCRIPT:-}" ] && script_args=(-s "$(realpath "$WRK_SCRIPT")")
 root=$(cd "$(dirname "$0")/.." && pwd)
+for side in A B; do
+  env_var="ENV_$side"
+  read -r -a assignments <<<"${!env_var:-}"
+  for assignment in "${assignments[@]}"; do
+    [[ $assignment =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { echo "ENV_$side: '$assignment' is not NAME=VALUE" >&2; exit 2; }
+  done
+done
 node="$root/node_modules/node/bin/node"
 work=$(mktemp -d)
 trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -50,12 +57,11 @@ checkout A "$rev_a"
 checkout B "$rev_b"
 
 run() {
-  local flags_var="NODE_FLAGS_$1" env_var="ENV_$1"
-  # shellcheck disable=SC2086 # the flags are meant to be split into words
-  local sampling=()
+  local flags_var="NODE_FLAGS_$1" env_var="ENV_$1" sampling=() extra_env=()
   [ -n "${HEAP_SAMPLING:-}" ] && sampling=(--import "$root/bench/rig/heap-sampling.ts")
-  # shellcheck disable=SC2086 # as are the environment assignments
-  env ${!env_var:-} HEAP_SAMPLING_DIR=$work LOG_LEVEL=warn taskset -c 1 "$node" ${!flags_var:-} "${sampling[@]}" "$work/$1/bin/edgelb.js" -c "$work/edgelb-$1.yaml" >"$work/stdout-$1.log" &
+  read -r -a extra_env <<<"${!env_var:-}"
+  # shellcheck disable=SC2086 # the flags are meant to be split into words
+  env "${extra_env[@]}" "HEAP_SAMPLING_DIR=$work" LOG_LEVEL=warn taskset -c 1 "$node" ${!flags_var:-} "${sampling[@]}" "$work/$1/bin/edgelb.js" -c "$work/edgelb-$1.yaml" >"$work/stdout-$1.log" &
   local pid=$! serving
   for _ in $(seq 100); do curl -s -o /dev/null "127.0.0.1:$base" && break; sleep 0.1; done
   # A revision with a primary and a worker process: the worker is what serves.
