@@ -19,6 +19,7 @@ import { childPids } from './rig/memory.ts';
 import { startNginx, upstreamsConfig } from './rig/nginx.ts';
 import { freePorts } from './rig/ports.ts';
 import { killAllProcessesNow, startProcess, stopAllProcesses } from './rig/processes.ts';
+import { sleep, waitUntil } from './rig/wait.ts';
 import { runWrk } from './rig/wrk.ts';
 import { percentile } from './stats.ts';
 
@@ -73,7 +74,7 @@ upstreams:
   const worker = childPids(edgelb.pid)[0];
   if (worker === undefined) throw new Error('edgelb started no worker process');
   // Without the hook, SIGUSR1 would open Node's inspector and SIGUSR2 kill the worker.
-  await waitUntil(() => existsSync(join(dir, `loop-${worker}.ready`)), 'the worker to load bench/rig/loop-delay.ts');
+  await waitUntil('the worker to load bench/rig/loop-delay.ts', () => existsSync(join(dir, `loop-${worker}.ready`)), READY_TIMEOUT_MS);
 
   await runWrk(url, Math.min(3, seconds), '0');
   const logOffset = await settledSize(accessLog);
@@ -81,7 +82,7 @@ upstreams:
   const client = await runWrk(url, seconds, '0');
   process.kill(worker, 'SIGUSR2');
   const loopFile = join(dir, `loop-${worker}.json`);
-  await waitUntil(() => existsSync(loopFile), 'the worker to write its event loop figures');
+  await waitUntil('the worker to write its event loop figures', () => existsSync(loopFile), READY_TIMEOUT_MS);
   const loop = JSON.parse(readFileSync(loopFile, 'utf8')) as { p50: number; p99: number; max: number };
   await settledSize(accessLog);
 
@@ -105,14 +106,6 @@ upstreams:
   await cleanUp();
 }
 
-async function waitUntil(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 /** The file's size once it has stopped growing: the access log has written out its batches. */
 async function settledSize(file: string): Promise<number> {
   let size = statSync(file).size;
@@ -128,8 +121,4 @@ async function settledSize(file: string): Promise<number> {
     }
   }
   return size;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

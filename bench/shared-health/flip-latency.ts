@@ -10,7 +10,8 @@
 import { parseArgs } from 'node:util';
 import { stopAllProcesses } from '../rig/processes.ts';
 import { percentile } from '../stats.ts';
-import { listener, portOf, startEdgelb, startRedisServer, waitUntil, writeConfig } from './rig.ts';
+import { waitUntil } from '../rig/wait.ts';
+import { listener, portOf, startEdgelb, startRedisServer, writeConfig } from './rig.ts';
 
 const { values } = parseArgs({ options: { flips: { type: 'string', default: '200' }, peers: { type: 'string', default: '20' } } });
 const flips = Number(values.flips);

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { freePorts } from '../rig/ports.ts';
 import { startProcess, type Proc } from '../rig/processes.ts';
+import { waitUntil } from '../rig/wait.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 export const dir = mkdtempSync(join(tmpdir(), 'edgelb-bench-shared-'));
@@ -33,14 +34,6 @@ export function collectLogs(proc: Proc): Logged {
     }
   });
   return { proc, logs };
-}
-
-export async function waitUntil(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** redis-server on a free port, without persistence. */

@@ -17,8 +17,9 @@ import { loadAverage } from '../rig/machine.ts';
 import { startNginx, upstreamsConfig } from '../rig/nginx.ts';
 import { freePorts } from '../rig/ports.ts';
 import { startProcess, stopAllProcesses, type Proc } from '../rig/processes.ts';
+import { waitUntil } from '../rig/wait.ts';
 import { runWrk, WRK_CONNECTIONS } from '../rig/wrk.ts';
-import { dir, startEdgelb, startRedisServer, waitUntil, writeConfig } from '../shared-health/rig.ts';
+import { dir, startEdgelb, startRedisServer, writeConfig } from '../shared-health/rig.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '2' } } });
 const seconds = Number(values.seconds);
