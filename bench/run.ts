@@ -1,5 +1,5 @@
 /**
- * Benchmarks edgelb against nginx, HAProxy and a Node http-proxy baseline in front of
+ * Benchmarks edgelb against nginx, HAProxy and Node baselines (http-proxy, fastify) in front of
  * the same three nginx upstreams, and writes the results into docs/BENCHMARKS.md.
  * Method and rationale: docs/BENCHMARKS.md. Usage: npm run bench -- --help
  */

@@ -147,6 +147,16 @@ export const SYSTEMS: readonly SystemSpec[] = [
     },
   },
   {
+    id: 'fastify-reply-from',
+    label: 'fastify + @fastify/reply-from, undici BalancedPool',
+    async start(ctx) {
+      const script = join(ctx.repoRoot, 'bench', 'baselines', 'fastify-reply-from.ts');
+      const args = [script, String(ctx.port), ...ctx.upstreamPorts.map(String)];
+      const proc = startProcess('fastify-reply-from', process.execPath, args, { cwd: ctx.repoRoot, cpus: ctx.proxyCpus });
+      return ready(proc, `http://127.0.0.1:${ctx.port}/`);
+    },
+  },
+  {
     id: 'bare-undici',
     label: 'bare node:http + undici Pool.stream (reference, not a balancer)',
     async start(ctx) {
