@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildRoutes } from '../src/core/routing/build-routes.ts';
 import { buildPools } from '../src/core/peer.ts';
 import { validateConfig } from '../src/core/config.ts';
 import { Exchange } from '../src/edge/exchange.ts';
@@ -22,12 +23,13 @@ const parsed = validateConfig({ upstreams: { default: { peers: ['127.0.0.1:19081
 if (!('config' in parsed)) throw new Error(parsed.problems.join('\n'));
 const pools = buildPools(parsed.config.upstreams);
 const pool = pools[0]!;
+const route = buildRoutes(parsed.config.routes, pools).routes[0]!;
 const log = { debug() {}, info() {}, warn() {}, error() {}, isLevelEnabled: () => false };
 const incoming = { method: 'GET', url: '/', headers: {}, socket: { remoteAddress: '127.0.0.1' } };
 const context = { env: { incoming } } as never;
 
 function exchange(i: number): Exchange {
-  const done = new Exchange(pool, pool.peers, context);
+  const done = new Exchange(route, pool.peers, context, undefined);
   done.peer = pool.peers[i % 3];
   done.attempts = 1;
   done.status = 200;

@@ -99,7 +99,7 @@ describe('admin listener', () => {
       }
       const second = await scrape();
       assert.deepEqual(await promtoolProblems(second), []);
-      const requests = (text: string) => sample(text, 'edgelb_requests_total', { ...peer, status_class: '2xx' }) ?? 0;
+      const requests = (text: string) => sample(text, 'edgelb_requests_total', { route: 'default', ...peer, status_class: '2xx' }) ?? 0;
       assert.equal(requests(second) - requests(first), 3);
       const latencyCount = (text: string) => sample(text, 'edgelb_upstream_latency_seconds_count', peer) ?? 0;
       assert.equal(latencyCount(second) - latencyCount(first), 3);
@@ -131,8 +131,8 @@ describe('admin listener', () => {
     assert.deepEqual([...statuses].sort(), [200, 200, 200, 200, 502, 502]);
     const text = await (await adminGet(`${adminUrl(lb)}/metrics`)).text();
     assert.equal(sample(text, 'edgelb_retries_total', { pool: 'web' }), 4);
-    assert.equal(sample(text, 'edgelb_requests_total', { pool: 'web', peer: dead2.address, status_class: '5xx' }), 2);
-    assert.equal(sample(text, 'edgelb_requests_total', { pool: 'web', peer: live.address, status_class: '2xx' }), 4);
+    assert.equal(sample(text, 'edgelb_requests_total', { route: 'default', pool: 'web', peer: dead2.address, status_class: '5xx' }), 2);
+    assert.equal(sample(text, 'edgelb_requests_total', { route: 'default', pool: 'web', peer: live.address, status_class: '2xx' }), 4);
   });
 
   it('requires the token when one is configured; the dashboard page itself carries no data', async () => {

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { after, afterEach, describe, it } from 'node:test';
 import { killAll, startUpstream } from './support/processes.ts';
 import { freePort } from './support/ports.ts';
+import { rawRequest } from './support/raw-request.ts';
 import { startRedis, type RedisServer } from './support/redis.ts';
 import { fleetConfig, startProber, startUpstreams, waitForLog } from './support/shared-health.ts';
 import { buildWorker, startWorker, type RunningWorker } from './support/worker.ts';
@@ -157,6 +158,33 @@ describe('the worker on workerd', () => {
     assert.equal(sent.get('x-forwarded-proto'), 'http');
     assert.match(sent.get('x-forwarded-for') ?? '', /^203\.0\.113\.9, /);
     assert.equal(sent.get('via'), '1.0 cdn, 1.1 edgelb');
+  });
+
+  it('routes by host, path and headers as on Node, with strip_prefix and a 404 for no route', async () => {
+    const [web, api] = await Promise.all([startUpstream('web'), startUpstream('api')]);
+    const config = {
+      routes: [
+        { name: 'api', match: { host: 'api.example.com', path: '/v1' }, pool: 'api', strip_prefix: true, host: 'api.internal' },
+        { name: 'canary', match: { host: '*.example.com', headers: { 'x-canary': '1' } }, pool: 'api' },
+        { name: 'site', match: { host: '*.example.com' }, pool: 'web' },
+      ],
+      upstreams: { web: { peers: [web.address] }, api: { peers: [api.address] } },
+    };
+    worker = await startWorker({ EDGELB_CONFIG: JSON.stringify(config) });
+    const ask = async (path: string, headers: Record<string, string>) => {
+      const reply = await rawRequest(`${worker!.url}${path}`, { headers });
+      if (reply.status !== 200) return { status: reply.status, body: reply.body };
+      const echo = JSON.parse(reply.body) as { name: string; url: string; rawHeaders: string[] };
+      const host = echo.rawHeaders[echo.rawHeaders.findIndex((name, i) => i % 2 === 0 && name.toLowerCase() === 'host') + 1];
+      return { status: 200, name: echo.name, url: echo.url, host };
+    };
+    // fetch() sets Host from the peer's URL whatever the route or pool says (README, "On Cloudflare Workers").
+    assert.deepEqual(await ask('/v1/users?x=1', { host: 'api.example.com' }), { status: 200, name: 'api', url: '/users?x=1', host: api.address });
+    assert.deepEqual(await ask('/v10', { host: 'api.example.com' }), { status: 200, name: 'web', url: '/v10', host: `${web.address}` });
+    assert.equal((await ask('/', { host: 'www.example.com', 'x-canary': '1' })).name, 'api');
+    const none = await ask('/', { host: 'example.org' });
+    assert.equal(none.status, 404);
+    assert.match(none.body ?? '', /no route takes this request/);
   });
 
   it('answers 500 naming the bad key when EDGELB_CONFIG is invalid', async () => {

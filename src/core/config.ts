@@ -42,7 +42,8 @@ const redisUrl = z.string().transform((text, ctx) => {
 const HOST_HEADER = /^(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 /** A request target for health checks: visible ASCII only, as it goes on the request line. */
 const REQUEST_PATH = /^\/[\x21-\x7e]*$/;
-const notAvailable = (what: string) => `${what} is not available in this version`;
+/** A key the design reserves but this version does not implement: refused, never ignored. */
+const notBuilt = z.unknown().refine(() => false, 'not available in this version').optional();
 /** A Redis key prefix: printable and short, as it starts every key and channel name. */
 const REDIS_PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -85,6 +86,14 @@ const pool = z.strictObject({
    * as a request goes out on it; peers that keep them longer (nginx: 75 s) can be given more.
    */
   keepalive_timeout: duration.default(4_000),
+  /**
+   * Upstream connections one worker opens to each peer at most. Past it requests wait for a free
+   * connection, so no client, however many requests it sends, makes the process run out of file
+   * descriptors.
+   */
+  max_connections_per_peer: z.int().min(1).default(256),
+  /** Requests that may wait for a connection to a full peer; past it the next peer is tried, then 503. */
+  max_queue_per_peer: z.int().min(0).default(1024),
 })
   .refine((p) => p.keepalive_timeout > 0, { message: 'must be greater than 0', path: ['keepalive_timeout'] })
   .refine((p) => p.tls || p.ca_file === undefined, { message: 'only with tls: true', path: ['ca_file'] })
@@ -124,6 +133,56 @@ const listener = z.preprocess(
     .transform((l) => ({ ...l.addr, tls: l.tls, h2: l.h2 })),
 );
 
+/**
+ * Protection from slow and hostile clients, for every listener. The defaults suit a public
+ * listener; the keys not built yet are refused by name.
+ */
+const limits = z.strictObject({
+  /** The whole request head must arrive within this (then 408 and the connection is closed). */
+  client_header_timeout: duration.default(10_000),
+  /** A TLS client that has not finished its handshake by then is disconnected. */
+  tls_handshake_timeout: duration.default(10_000),
+  client_body_timeout: notBuilt,
+  client_keepalive_timeout: notBuilt,
+  max_header_size: notBuilt,
+  max_headers: notBuilt,
+  max_uri_length: notBuilt,
+  max_body_size: notBuilt,
+  max_connections: notBuilt,
+})
+  .refine((l) => l.client_header_timeout > 0, { message: 'must be greater than 0', path: ['client_header_timeout'] })
+  .refine((l) => l.tls_handshake_timeout > 0, { message: 'must be greater than 0', path: ['tls_handshake_timeout'] });
+
+/** A route's `match.host`: a name or IP, or `*.` and a name; no port (the port is ignored). */
+const HOST_PATTERN = /^(?:\*\.)?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?$|^\[[0-9A-Fa-f:.]+\]$/;
+/** An HTTP method or header name: an RFC 9110 token. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Route names become metric labels and log fields. */
+const ROUTE_NAME = /^[A-Za-z0-9_.:\/*-]{1,128}$/;
+
+const routeMatch = z.strictObject({
+  host: z.string().regex(HOST_PATTERN, 'must be a host name, "*." and a host name, or an IP (no port)').optional(),
+  /** A path prefix, matched by whole segments; the longest wins. */
+  path: z.string().regex(REQUEST_PATH, 'must start with "/" and contain no spaces or control characters')
+    .refine((path) => !/[?#]/.test(path), 'is a path prefix: no "?" or "#"')
+    .default('/'),
+  methods: z.array(z.string().regex(TOKEN, 'must be an HTTP method').transform((m) => m.toUpperCase())).min(1, 'needs at least one method').optional(),
+  /** Header values the request must carry, exactly. */
+  headers: z.record(z.string().regex(TOKEN, 'must be a header name').transform((n) => n.toLowerCase()), z.string()).optional(),
+});
+
+const route = z.strictObject({
+  /** Names the route in logs, metrics and `/status`; default: its host and path. */
+  name: z.string().regex(ROUTE_NAME, 'letters, digits and "_.:/*-", 1-128 characters').optional(),
+  match: routeMatch.default({ path: '/' }),
+  pool: z.string().min(1),
+  /** Forward `/v1/users` as `/users` when the route's path is `/v1`. */
+  strip_prefix: z.boolean().default(false),
+  /** Host header (and, with TLS, SNI) sent upstream on this route; overrides the pool's `host`. */
+  host: z.string().regex(HOST_HEADER, 'must be a host name or IP, optionally with :port').optional(),
+  max_body_size: notBuilt,
+});
+
 /** The admin listener (metrics, status, dashboard, draining); off unless configured. */
 const admin = z
   .strictObject({
@@ -146,6 +205,9 @@ export const configSchema = z.strictObject({
   upgrade_sock: z.string().min(1).default('/tmp/edgelb.sock'),
   grace_period_seconds: z.number().nonnegative().max(MAX_DURATION_MS / 1000, 'at most 24 days').default(30),
   listen: z.array(listener).min(1, 'needs at least one address').default([{ host: '0.0.0.0', port: 8080, tls: undefined, h2: false }]),
+  limits: limits.default({ client_header_timeout: 10_000, tls_handshake_timeout: 10_000 }),
+  /** Absent: every request goes to the first pool. */
+  routes: z.array(route).min(1, 'needs at least one route (or leave routes out)').optional(),
   upstreams: z
     .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'pool names use letters, digits, "_", "." and "-"'), pool, 'required: a map of pools, each with peers')
     .refine((pools) => Object.keys(pools).length > 0, 'needs at least one pool'),
@@ -157,6 +219,17 @@ export const configSchema = z.strictObject({
   /** Prefix of every Redis key and channel, so several fleets can share one Redis. */
   redis_prefix: z.string().regex(REDIS_PREFIX, 'letters, digits and "_.:-", 1-64 characters').default('edgelb:'),
 })
+  .superRefine((config, ctx) => {
+    const names = new Map<string, number>();
+    config.routes?.forEach((r, index) => {
+      if (!Object.hasOwn(config.upstreams, r.pool)) ctx.addIssue({ code: 'custom', path: ['routes', index, 'pool'], message: `no pool "${r.pool}"` });
+      const name = r.name;
+      if (name === undefined) return;
+      const first = names.get(name);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['routes', index, 'name'], message: `"${name}" is already the name of routes.${first}` });
+      else names.set(name, index);
+    });
+  })
   .refine((config) => config.admin === undefined || config.threads === 1, {
     message: 'the admin listener runs with threads: 1 in this version (with more workers, each would report only its own traffic)',
     path: ['admin'],
@@ -165,6 +238,8 @@ export const configSchema = z.strictObject({
 export type Config = z.output<typeof configSchema>;
 export type PoolConfig = Config['upstreams'][string];
 export type ListenerConfig = Config['listen'][number];
+export type LimitsConfig = Config['limits'];
+export type RouteConfig = NonNullable<Config['routes']>[number];
 export type CertPairConfig = NonNullable<ListenerConfig['tls']>['certs'][number];
 
 /** One line per problem, each naming the key path and the reason. */

@@ -2,13 +2,18 @@
  * Errors are values with a kind; each kind maps to exactly one HTTP status here, so the
  * request path never decides status codes ad hoc.
  */
-export type ProxyErrorKind = 'no_healthy_peer' | 'upstream_timeout' | 'bad_gateway' | 'bad_request' | 'headers_too_large';
+export type ProxyErrorKind =
+  | 'no_route' | 'no_healthy_peer' | 'upstream_busy' | 'upstream_timeout' | 'bad_gateway' | 'bad_request' | 'request_timeout'
+  | 'headers_too_large';
 
 const STATUS: Record<ProxyErrorKind, number> = {
   bad_request: 400,
+  no_route: 404,
+  request_timeout: 408,
   headers_too_large: 431,
   bad_gateway: 502,
   no_healthy_peer: 503,
+  upstream_busy: 503,
   upstream_timeout: 504,
 };
 
@@ -26,6 +31,15 @@ export class ProxyError extends Error {
 
 export function noHealthyPeer(pool: string): ProxyError {
   return new ProxyError('no_healthy_peer', `no healthy peer in pool "${pool}"`);
+}
+
+export function noRoute(): ProxyError {
+  return new ProxyError('no_route', 'no route takes this request');
+}
+
+/** Every candidate peer has its connections in use and its wait queue full. */
+export function upstreamBusy(pool: string): ProxyError {
+  return new ProxyError('upstream_busy', `every peer of pool "${pool}" is at its connection limit`);
 }
 
 /** A config that cannot be used: one line per problem, each naming the key path. */

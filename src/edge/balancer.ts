@@ -1,17 +1,18 @@
 import { Hono, type Env } from 'hono';
 import type { HealthStore } from '../core/health-store.ts';
-import { describeError, noHealthyPeer, ProxyError } from '../core/errors.ts';
+import { describeError, noHealthyPeer, noRoute, ProxyError } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
 import type { Pool } from '../core/peer.ts';
+import type { RouteTable } from '../core/routing/route-table.ts';
 import { createSelection, type Selection } from '../core/selection/index.ts';
 import { errorReply, replyResponse } from './error-response.ts';
-import { Exchange } from './exchange.ts';
+import { Exchange, type RoutedExchange } from './exchange.ts';
 import type { Forwarder, RequestOutcome } from './forwarder.ts';
 import type { RequestObserver } from './request-observer.ts';
 
 export interface BalancerOptions<E extends Env> {
-  /** The configured pools; the first one is the default route. */
-  readonly pools: readonly Pool[];
+  /** Which pool takes which request (see `buildRoutes`: without `routes`, the first pool takes all). */
+  readonly routes: RouteTable;
   readonly store: HealthStore;
   readonly forwarder: Forwarder<E>;
   readonly log: Log;
@@ -19,17 +20,18 @@ export interface BalancerOptions<E extends Env> {
   readonly observer?: RequestObserver;
 }
 
+const NO_PEERS: readonly never[] = [];
+
 /**
- * The data plane as a Hono app, the same on every runtime: pick the pool, take its healthy
- * peers from the store, let the selection order them, and hand the request to the runtime's
- * forwarder. What a proxy error answers is decided here, in one place.
+ * The data plane as a Hono app, the same on every runtime: route the request to its pool, take
+ * the pool's healthy peers from the store, let the pool's selection order them, and hand the
+ * request to the runtime's forwarder. What a proxy error answers is decided here, in one place.
  */
 export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono<E> {
-  const { store, forwarder, log, observer } = options;
-  const pool = options.pools[0];
-  if (pool === undefined) throw new Error('createBalancer needs at least one pool');
-  const selection: Selection = createSelection(pool.config.selection);
-  const retryAfterSeconds = Math.max(1, Math.ceil(pool.config.health_check.interval / 1000));
+  const { routes, store, forwarder, log, observer } = options;
+  const pools = [...new Set(routes.routes.map((route) => route.pool))];
+  const selections = new Map<Pool, Selection>(pools.map((pool) => [pool, createSelection(pool.config.selection)]));
+  const retryAfterSeconds = new Map(pools.map((pool) => [pool, Math.max(1, Math.ceil(pool.config.health_check.interval / 1000))]));
 
   const outcome: RequestOutcome = {
     done: (exchange) => observer?.requestDone(exchange),
@@ -37,11 +39,12 @@ export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono
       const proxyError = error instanceof ProxyError
         ? error
         : new ProxyError('bad_gateway', 'the request could not be proxied', { cause: error });
-      log.warn(
-        { requestId: exchange.id, pool: pool.name, status: proxyError.status, reason: proxyError.message, cause: describeError(proxyError.cause) },
-        'request failed',
-      );
-      const reply = errorReply(proxyError, exchange.id, retryAfterSeconds);
+      const { pool, route } = exchange;
+      const logged = { requestId: exchange.id, route: route?.name, pool: pool?.name, status: proxyError.status, reason: proxyError.message };
+      // A request that no route takes, or that cannot be read, is the client's doing, not a failure here.
+      if (route === undefined) log.info(logged, 'request rejected');
+      else log.warn({ ...logged, cause: describeError(proxyError.cause) }, 'request failed');
+      const reply = errorReply(proxyError, exchange.id, pool === undefined ? 1 : retryAfterSeconds.get(pool)!);
       if (observer !== undefined) {
         exchange.status = reply.status;
         exchange.bytesOut = reply.body.length;
@@ -54,13 +57,21 @@ export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono
 
   const app = new Hono<E>();
   app.all('*', (c) => {
-    const healthy = store.healthyPeers(pool.name);
-    const exchange = new Exchange(pool, selection.candidates(healthy), c);
-    if (healthy.length === 0) return replyResponse(outcome.failed(exchange, noHealthyPeer(pool.name)));
+    let exchange: Exchange | undefined;
     try {
-      return forwarder.forward(c, exchange, outcome);
+      const request = forwarder.describe(c);
+      const route = routes.match(request);
+      if (route === undefined) {
+        exchange = new Exchange(undefined, NO_PEERS, c, request);
+        return replyResponse(outcome.failed(exchange, noRoute()));
+      }
+      const { pool } = route;
+      const healthy = store.healthyPeers(pool.name);
+      exchange = new Exchange(route, selections.get(pool)!.candidates(healthy), c, request);
+      if (healthy.length === 0) return replyResponse(outcome.failed(exchange, noHealthyPeer(pool.name)));
+      return forwarder.forward(c, exchange as RoutedExchange, outcome);
     } catch (error) {
-      return replyResponse(outcome.failed(exchange, error));
+      return replyResponse(outcome.failed(exchange ?? new Exchange(undefined, NO_PEERS, c, undefined), error));
     }
   });
   return app;

@@ -2,6 +2,8 @@ import type { ProxyError } from '../core/errors.ts';
 
 const REASON: Record<number, string> = {
   400: 'Bad Request',
+  404: 'Not Found',
+  408: 'Request Timeout',
   431: 'Request Header Fields Too Large',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
@@ -28,6 +30,7 @@ export function errorReply(error: ProxyError, requestId: string, retryAfterSecon
     'x-request-id': requestId,
   };
   if (error.kind === 'no_healthy_peer') headers['retry-after'] = String(retryAfterSeconds);
+  else if (error.kind === 'upstream_busy') headers['retry-after'] = '1';
   return { status: error.status, reason, headers, body: `${error.status} ${reason}: ${error.message}\nrequest id: ${requestId}\n` };
 }
 

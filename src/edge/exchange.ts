@@ -1,19 +1,24 @@
 import type { Context } from 'hono';
 import type { Peer, Pool } from '../core/peer.ts';
+import type { Route, RoutedRequest } from '../core/routing/route-table.ts';
 import { requestId } from './request-id.ts';
 
 /**
- * One client request on its way through the balancer: the pool it goes to and the peers to try
- * in order. Its id is made only when something needs it (an error, a log line), and is the
- * same for all of them.
+ * One client request on its way through the balancer: the route that took it (none for a
+ * request no route matches, or one that could not be read), its pool, and the peers to try in
+ * order. Its id is made only when something needs it (an error, a log line), and is the same
+ * for all of them.
  *
  * It also records what happened, in plain fields that the request path sets as it goes, so the
  * access log line and the metrics are produced once, at the end, from numbers already at hand.
  */
 export class Exchange {
-  readonly pool: Pool;
+  readonly route: Route | undefined;
+  readonly pool: Pool | undefined;
   readonly candidates: Iterable<Peer>;
   readonly context: Context;
+  /** The request as routing read it; undefined when it could not be read. */
+  readonly request: RoutedRequest | undefined;
   /** `performance.now()` when the balancer took the request. */
   readonly startedAt: number;
   #id: string | undefined;
@@ -37,10 +42,12 @@ export class Exchange {
   /** Why the response was cut or not sent, when it was. */
   error: string | undefined = undefined;
 
-  constructor(pool: Pool, candidates: Iterable<Peer>, context: Context) {
-    this.pool = pool;
+  constructor(route: Route | undefined, candidates: Iterable<Peer>, context: Context, request: RoutedRequest | undefined) {
+    this.route = route;
+    this.pool = route?.pool;
     this.candidates = candidates;
     this.context = context;
+    this.request = request;
     this.startedAt = performance.now();
   }
 
@@ -53,3 +60,6 @@ export class Exchange {
     return (this.#id ??= requestId(clientRequestId));
   }
 }
+
+/** An exchange that a route took: what the forwarders are given. */
+export type RoutedExchange = Exchange & { readonly route: Route; readonly pool: Pool; readonly request: RoutedRequest };

@@ -1,7 +1,8 @@
 import type { Context, Env } from 'hono';
 import { ProxyError } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
-import type { Exchange } from './exchange.ts';
+import { upstreamPath, type RoutedRequest } from '../core/routing/route-table.ts';
+import type { RoutedExchange } from './exchange.ts';
 import { replyResponse } from './error-response.ts';
 import type { Forwarder, RequestOutcome } from './forwarder.ts';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.ts';
@@ -20,7 +21,13 @@ export class FetchForwarder implements Forwarder {
     this.#log = log;
   }
 
-  forward(context: Context<Env>, exchange: Exchange, outcome: RequestOutcome): Promise<Response> {
+  describe(context: Context<Env>): RoutedRequest {
+    const request = context.req.raw;
+    const url = new URL(request.url);
+    return { method: request.method, authority: url.host, path: url.pathname + url.search, header: (name) => request.headers.get(name) ?? undefined };
+  }
+
+  forward(context: Context<Env>, exchange: RoutedExchange, outcome: RequestOutcome): Promise<Response> {
     return this.#forward(context, exchange).then(
       (response) => {
         outcome.done(exchange);
@@ -30,17 +37,17 @@ export class FetchForwarder implements Forwarder {
     );
   }
 
-  async #forward(context: Context<Env>, exchange: Exchange): Promise<Response> {
+  async #forward(context: Context<Env>, exchange: RoutedExchange): Promise<Response> {
     const request = context.req.raw;
     const url = new URL(request.url);
-    const { pool } = exchange;
+    const { pool, route } = exchange;
     const raw: string[] = [];
     for (const [name, value] of request.headers) raw.push(name, value);
     const flat = upstreamRequestHeaders(raw, {
       // Cloudflare sets (and overwrites) this one; plain workerd knows no client address.
       clientIp: request.headers.get('cf-connecting-ip') ?? 'unknown',
       proto: url.protocol === 'https:' ? 'https' : 'http',
-      rewriteHost: pool.config.host,
+      rewriteHost: route.upstreamHost ?? pool.config.host,
       targetAuthority: undefined,
     });
     const headers = new Headers();
@@ -48,7 +55,7 @@ export class FetchForwarder implements Forwarder {
     for (let i = 0; i < flat.length; i += 2) if (flat[i] !== 'host') headers.append(flat[i]!, flat[i + 1]!);
     const method = request.method;
     const body = request.body;
-    const path = url.pathname + url.search;
+    const path = upstreamPath(route, exchange.request.path);
     const scheme = pool.config.tls ? 'https' : 'http';
 
     let attemptsLeft = pool.retries + 1;

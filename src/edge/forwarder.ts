@@ -1,6 +1,7 @@
 import type { Context, Env } from 'hono';
+import type { RoutedRequest } from '../core/routing/route-table.ts';
 import type { ErrorReply } from './error-response.ts';
-import type { Exchange } from './exchange.ts';
+import type { Exchange, RoutedExchange } from './exchange.ts';
 
 /** What the balancer does once a forwarded request is over; the forwarder calls one of them, once. */
 export interface RequestOutcome {
@@ -16,6 +17,12 @@ export interface RequestOutcome {
  */
 export interface Forwarder<E extends Env = Env> {
   /**
+   * What routing needs of the request, read from the runtime's own request object; throws a
+   * `bad_request` `ProxyError` for a request that cannot be proxied (its target is unusable).
+   */
+  describe(context: Context<E>): RoutedRequest;
+
+  /**
    * Tries `exchange.candidates` in order, moving on only when a retry cannot duplicate work (the
    * connection failed before anything was sent, or an idempotent request lost its connection)
    * and at most `pool.retries` times. Returns the response for Hono to return, or a promise of
@@ -23,5 +30,5 @@ export interface Forwarder<E extends Env = Env> {
    * reached the client goes to `outcome.failed`, and the forwarder sends its reply; one found
    * before the request could start may be thrown instead.
    */
-  forward(context: Context<E>, exchange: Exchange, outcome: RequestOutcome): Response | Promise<Response>;
+  forward(context: Context<E>, exchange: RoutedExchange, outcome: RequestOutcome): Response | Promise<Response>;
 }

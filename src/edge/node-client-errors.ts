@@ -16,9 +16,7 @@ export function clientErrorHandler(log: Log): (error: NodeJS.ErrnoException, soc
       socket.destroy();
       return;
     }
-    const proxyError = error.code === 'HPE_HEADER_OVERFLOW'
-      ? new ProxyError('headers_too_large', 'the request headers are too large')
-      : new ProxyError('bad_request', 'the request is not valid HTTP');
+    const proxyError = clientProxyError(error.code);
     const id = requestId(undefined);
     log.info({ requestId: id, status: proxyError.status, reason: error.code ?? error.message }, 'request rejected');
     const reply = errorReply(proxyError, id, 0);
@@ -27,6 +25,15 @@ export function clientErrorHandler(log: Log): (error: NodeJS.ErrnoException, soc
       `HTTP/1.1 ${reply.status} ${reply.reason}\r\n${head}content-length: ${Buffer.byteLength(reply.body)}\r\nconnection: close\r\n\r\n${reply.body}`,
     );
   };
+}
+
+function clientProxyError(code: string | undefined): ProxyError {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW': return new ProxyError('headers_too_large', 'the request headers are too large');
+    // Node's header timeout (`limits.client_header_timeout`) fires with this code.
+    case 'ERR_HTTP_REQUEST_TIMEOUT': return new ProxyError('request_timeout', 'the request head did not arrive in time');
+    default: return new ProxyError('bad_request', 'the request is not valid HTTP');
+  }
 }
 
 export function malformedRequestHandler(log: Log): (error: unknown) => Response {

@@ -4,14 +4,16 @@ import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 import { buildConnector, Pool as UndiciPool, type Dispatcher } from 'undici';
-import { ProxyError } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
 import type { Peer, Pool } from '../core/peer.ts';
 import { upstreamServerName } from '../core/server-name.ts';
-import type { Exchange } from './exchange.ts';
+import { upstreamPath } from '../core/routing/route-table.ts';
+import type { RoutedExchange } from './exchange.ts';
+import { NodeRequest } from './node-request.ts';
 import type { ErrorReply } from './error-response.ts';
 import type { Forwarder, RequestOutcome } from './forwarder.ts';
-import { inFlightOn } from './client-connection.ts';
+import { ClientConnection } from './client-connection.ts';
+import { PeerStats } from './peer-stats.ts';
 import { clientAddress, upstreamRequestHeaders } from './headers.ts';
 import { ProxiedRequest, type ProxyRuntime } from './proxied-request.ts';
 
@@ -34,6 +36,9 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
   readonly #targets = new Map<Peer, Dispatcher>();
   readonly log: Log;
   readonly logPeers: boolean;
+  readonly stats = new PeerStats();
+  /** Requests each peer may have sent or waiting for a connection; past it the peer is full. */
+  readonly #capacity = new Map<Peer, number>();
   #draining = false;
 
   /** `tlsByPool` holds the TLS settings of every pool with `tls: true`. */
@@ -51,7 +56,9 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
           bodyTimeout: pool.config.read_timeout,
           // Used when the peer sends no `Keep-Alive: timeout=` hint; undici follows a hint instead.
           keepAliveTimeout: pool.config.keepalive_timeout,
+          connections: pool.config.max_connections_per_peer,
         });
+        this.#capacity.set(peer, pool.config.max_connections_per_peer + pool.config.max_queue_per_peer);
         this.#dispatchers.set(peer, dispatcher);
         // undici takes each request's server name from its Host and reconnects when it changes;
         // a client's Host passed through must do neither, so every request carries the same one.
@@ -71,9 +78,13 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
     return this.#draining;
   }
 
-  /** Requests sent or queued to the peer and not finished yet (undici keeps the count). */
+  /** Requests sent or queued to the peer and not finished yet. */
   inFlight(peer: Peer): number {
-    return this.#dispatchers.get(peer)?.stats.size ?? 0;
+    return this.stats.inFlight(peer);
+  }
+
+  hasRoom(peer: Peer): boolean {
+    return this.stats.inFlight(peer) < this.#capacity.get(peer)!;
   }
 
   dispatcherFor(peer: Peer): Dispatcher {
@@ -90,39 +101,41 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
    * or the balancer's error reply) to the Node response itself, so no promise is made, awaited or
    * chained per request on the way through Hono.
    */
-  forward(context: Context<NodeEnv>, exchange: Exchange, outcome: RequestOutcome): Response {
+  describe(context: Context<NodeEnv>): NodeRequest {
+    return new NodeRequest(context.env.incoming);
+  }
+
+  forward(context: Context<NodeEnv>, exchange: RoutedExchange, outcome: RequestOutcome): Response {
     const { incoming, outgoing } = context.env;
-    const method = incoming.method ?? 'GET';
-    const target = requestTarget(incoming.url);
-    if (target === undefined || method === 'CONNECT') {
-      throw new ProxyError('bad_request', `cannot proxy ${method} ${incoming.url ?? ''}`);
-    }
+    const { route, pool } = exchange;
+    const request = exchange.request as NodeRequest;
+    const { method } = request;
     if (this.#draining) outgoing.shouldKeepAlive = false;
-    const { pool } = exchange;
     const headers = upstreamRequestHeaders(incoming.rawHeaders, {
       clientIp: clientAddress(incoming.socket.remoteAddress),
       proto: (incoming.socket as TLSSocket).encrypted ? 'https' : 'http',
-      rewriteHost: pool.config.host,
-      targetAuthority: target.authority,
+      rewriteHost: route.upstreamHost ?? pool.config.host,
+      targetAuthority: request.targetAuthority,
     });
-    const { path } = target;
+    const path = upstreamPath(route, request.path);
     // An HTTP/2 stream shares its connection with others: it is aborted on its own, and its body
     // needs no length header (it ends with the stream).
     const h2Stream = incoming.httpVersionMajor === 2 ? (incoming as unknown as Http2ServerRequest).stream : undefined;
     const hasBody = incoming.headers['content-length'] !== undefined
       ? incoming.headers['content-length'] !== '0'
       : incoming.headers['transfer-encoding'] !== undefined || (h2Stream !== undefined && !h2Stream.endAfterHeaders);
-    const inFlight = inFlightOn(h2Stream ?? incoming.socket);
+    const connection = ClientConnection.of(h2Stream ?? incoming.socket);
 
     const proxied = new ProxiedRequest(this, exchange, context.env, { path, method, headers, hasBody }, (error) => {
-      inFlight.delete(proxied);
-      if (error === undefined) return outcome.done(exchange);
-      // A half-read request body cannot be drained cheaply; the error response ends the connection.
-      if (hasBody && !incoming.readableEnded) outgoing.shouldKeepAlive = false;
-      sendReply(outgoing, outcome.failed(exchange, error), method === 'HEAD');
+      if (error === undefined) outcome.done(exchange);
+      else {
+        // A half-read request body cannot be drained cheaply; the error response ends the connection.
+        if (hasBody && !incoming.readableEnded) outgoing.shouldKeepAlive = false;
+        sendReply(outgoing, outcome.failed(exchange, error), method === 'HEAD');
+      }
+      connection.ended(proxied);
     });
-    inFlight.add(proxied);
-    proxied.start();
+    connection.submit(proxied);
     return RESPONSE_ALREADY_SENT;
   }
 }
@@ -145,19 +158,4 @@ function sendReply(outgoing: NodeEnv['Bindings']['outgoing'], reply: ErrorReply,
 function tlsConnector(connect: buildConnector.BuildOptions, tls: PoolTls, servername: string | undefined): buildConnector.connector {
   const connector = buildConnector({ ...connect, ...tls });
   return (options, callback) => connector({ ...options, servername }, callback);
-}
-
-/**
- * The path to send upstream and, for an absolute-form target (`GET http://host/path`), its
- * authority. The path is passed on as the client wrote it, without normalising it.
- */
-function requestTarget(url: string | undefined): { path: string; authority?: string } | undefined {
-  if (url === undefined || url.length === 0) return undefined;
-  if (url.charCodeAt(0) === 47) return { path: url };
-  const absolute = /^https?:\/\/([^/?#]+)([^#]*)/i.exec(url);
-  if (absolute === null) return undefined;
-  const rest = absolute[2]!;
-  // Credentials in the URL (`user:pass@host`) are not part of the Host.
-  const authority = absolute[1]!.slice(absolute[1]!.lastIndexOf('@') + 1);
-  return { authority, path: rest.startsWith('/') ? rest : `/${rest}` };
 }

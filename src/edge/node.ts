@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Address } from '../core/address.ts';
-import type { ListenerConfig } from '../core/config.ts';
+import type { LimitsConfig, ListenerConfig } from '../core/config.ts';
 import type { Log } from '../core/log.ts';
 import { FileWatch } from './file-watch.ts';
 import { clientErrorHandler, malformedRequestHandler } from './node-client-errors.ts';
@@ -25,6 +25,7 @@ export interface ListenerOptions {
    * or a client waiting on a slow but healthy peer would be cut first.
    */
   readonly clientIdleTimeoutMs: number;
+  readonly limits: LimitsConfig;
   /** Listening sockets inherited from the primary, one per address in order: accept on these instead of binding. */
   readonly listenFds?: readonly number[];
 }
@@ -113,11 +114,12 @@ function listen(
     autoCleanupIncoming: false,
     errorHandler: malformedRequestHandler(options.log),
   });
-  // Whole-request deadlines would cut off large uploads; the idle timeout, the upstream read
-  // timeout and Node's header timeout bound the waits instead.
+  const timeouts = clientTimeouts(options.limits);
   const server = certificates === undefined
-    ? createServer({ requestTimeout: 0 }, listener)
-    : createTlsServer(certificates, address.h2 ?? false, listener as AnyRequestListener, options.log);
+    ? createServer(timeouts, listener)
+    : createTlsServer(certificates, address.h2 ?? false, listener as AnyRequestListener, {
+      ...timeouts, handshakeTimeout: options.limits.tls_handshake_timeout,
+    }, options.log);
   server.timeout = options.clientIdleTimeoutMs;
   server.on('clientError', clientErrorHandler(options.log));
   return new Promise((resolve, reject) => {
@@ -129,4 +131,17 @@ function listen(
     if (fd === undefined) server.listen(address.port, address.host, ready);
     else server.listen({ fd }, ready);
   });
+}
+
+/**
+ * Node's deadlines for a client's request. A whole-request deadline would cut off large uploads,
+ * so there is none; the idle timeout and the upstream read timeout bound the waits instead. The
+ * header timeout must be given explicitly: left out, Node derives it from the request timeout and
+ * a request timeout of 0 turns it off, which lets a client dribbling header lines hold a
+ * connection for ever. Node checks the deadlines on an interval (30 s by default), which would
+ * let a 10 s timeout run to 40 s; checking a few times per timeout keeps it close.
+ */
+export function clientTimeouts(limits: LimitsConfig): { requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number } {
+  const headersTimeout = limits.client_header_timeout;
+  return { requestTimeout: 0, headersTimeout, connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(headersTimeout / 4))) };
 }

@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { describeError, noHealthyPeer, type ProxyError } from '../core/errors.ts';
+import { describeError, noHealthyPeer, upstreamBusy, type ProxyError } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
 import type { Peer } from '../core/peer.ts';
-import type { Abortable } from './client-connection.ts';
-import type { Exchange } from './exchange.ts';
+import type { ClientRequest } from './client-connection.ts';
+import type { PeerStats } from './peer-stats.ts';
+import type { RoutedExchange } from './exchange.ts';
 import { downstreamResponseHeaders } from './headers.ts';
 import { RequestBody } from './request-body.ts';
 import { mayRetry, upstreamProxyError } from './upstream-failure.ts';
@@ -12,6 +13,9 @@ import { mayRetry, upstreamProxyError } from './upstream-failure.ts';
 /** What a proxied request needs from the forwarder that runs it. */
 export interface ProxyRuntime {
   dispatcherFor(peer: Peer): Dispatcher;
+  /** Whether the peer can take one more request (its connections and wait queue are not full). */
+  hasRoom(peer: Peer): boolean;
+  readonly stats: PeerStats;
   readonly log: Log;
   readonly logPeers: boolean;
   readonly draining: boolean;
@@ -31,9 +35,9 @@ export interface UpstreamRequest {
  * per chunk or per attempt. `settled` is called once, with nothing when a response (or a cut
  * connection) reached the client, or with the error the client must be told about.
  */
-export class ProxiedRequest implements Dispatcher.DispatchHandler, Abortable {
+export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest {
   readonly #runtime: ProxyRuntime;
-  readonly #exchange: Exchange;
+  readonly #exchange: RoutedExchange;
   readonly #incoming: IncomingMessage;
   readonly #outgoing: ServerResponse;
   readonly #request: UpstreamRequest;
@@ -47,10 +51,12 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Abortable {
   #abortedBy: Error | undefined;
   #resume: (() => void) | undefined;
   #attemptStartedAt = 0;
+  /** Whether a candidate was passed over because it was full. */
+  #full = false;
 
   constructor(
     runtime: ProxyRuntime,
-    exchange: Exchange,
+    exchange: RoutedExchange,
     bindings: { incoming: IncomingMessage; outgoing: ServerResponse },
     request: UpstreamRequest,
     settled: (error?: ProxyError) => void,
@@ -66,14 +72,12 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Abortable {
 
   /** Sends the request to the next candidate peer, or settles when none may be tried. */
   start(failure?: unknown): void {
-    const next = this.#attempts > this.#exchange.pool.retries ? undefined : this.#candidates.next();
-    if (next === undefined || next.done) {
-      this.#settled(failure === undefined
-        ? noHealthyPeer(this.#exchange.pool.name)
-        : upstreamProxyError(failure));
+    const peer = this.#attempts > this.#exchange.pool.retries ? undefined : this.#nextWithRoom();
+    if (peer === undefined) {
+      const pool = this.#exchange.pool.name;
+      this.#settled(failure !== undefined ? upstreamProxyError(failure) : this.#full ? upstreamBusy(pool) : noHealthyPeer(pool));
       return;
     }
-    const peer = next.value;
     if (failure !== undefined) {
       this.#runtime.log.warn(
         { requestId: this.#exchange.id, pool: this.#exchange.pool.name, failedPeer: this.#peer?.id, nextPeer: peer.id, error: describeError(failure) },
@@ -95,7 +99,17 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Abortable {
     }
     const { path, method, headers, hasBody } = this.#request;
     this.#body = hasBody ? new RequestBody(this.#incoming) : null;
+    this.#runtime.stats.attemptStarted(peer);
     this.#runtime.dispatcherFor(peer).dispatch({ path, method, headers, body: this.#body }, this);
+  }
+
+  /** The next candidate that has room; full ones are passed over (they cost no attempt). */
+  #nextWithRoom(): Peer | undefined {
+    for (let next = this.#candidates.next(); !next.done; next = this.#candidates.next()) {
+      if (this.#runtime.hasRoom(next.value)) return next.value;
+      this.#full = true;
+    }
+    return undefined;
   }
 
   /** The client went away: stop the upstream request too. */
@@ -157,6 +171,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Abortable {
   }
 
   #finishAttempt(): void {
+    this.#runtime.stats.attemptEnded(this.#peer!);
     const exchange = this.#exchange;
     exchange.upstreamTotalMs = performance.now() - this.#attemptStartedAt;
     exchange.bytesIn += this.#body?.received ?? 0;

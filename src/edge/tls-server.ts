@@ -10,6 +10,14 @@ export type AnyRequestListener = (
   outgoing: ServerResponse | Http2ServerResponse,
 ) => unknown;
 
+/** Node's HTTP/1.1 deadlines (see `clientTimeouts`) and the TLS handshake's. */
+export interface ClientTimeouts {
+  readonly requestTimeout: number;
+  readonly headersTimeout: number;
+  readonly connectionsCheckingInterval: number;
+  readonly handshakeTimeout: number;
+}
+
 /** Streams one HTTP/2 client may have open at once (nginx allows 128; Node alone, unbounded). */
 const MAX_CONCURRENT_STREAMS = 128;
 
@@ -23,18 +31,26 @@ type TrackedServer = Http2Listener & { [OPEN_SOCKETS]?: Set<TLSSocket> };
  * same port, both handed to the same request listener. The certificate comes from SNI; a reloaded
  * default certificate replaces the server's own context, which clients without SNI get.
  */
-export function createTlsServer(certificates: ServerCertificates, h2: boolean, listener: AnyRequestListener, log: Log): HttpsServer | Http2Listener {
-  const options = { ...certificates.defaultOptions(), SNICallback: certificates.sniCallback };
+export function createTlsServer(
+  certificates: ServerCertificates, h2: boolean, listener: AnyRequestListener, timeouts: ClientTimeouts, log: Log,
+): HttpsServer | Http2Listener {
+  // The HTTP/1.1 timeouts apply to HTTP/1.1 over TLS, and on an h2 listener to its HTTP/1.1 fallback.
+  const options = { ...certificates.defaultOptions(), SNICallback: certificates.sniCallback, ...timeouts };
   const server = h2
     ? createSecureServer({ ...options, allowHTTP1: true, settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } }, listener)
-    : createHttpsServer({ ...options, ALPNProtocols: ['http/1.1'], requestTimeout: 0 }, listener);
+    : createHttpsServer({ ...options, ALPNProtocols: ['http/1.1'] }, listener);
   certificates.onDefaultChange((defaults) => server.setSecureContext(defaults));
-  // Handshakes that fail (an old protocol, no common cipher, a port scan) are the client's problem.
-  server.on('tlsClientError', (error: NodeJS.ErrnoException) => log.debug({ reason: error.code ?? error.message }, 'TLS handshake failed'));
+  // Node hands a failed handshake (including its timeout) on to `clientError`, whose answer is an
+  // HTTP reply: on a socket whose handshake never finished, ending it that way waits for ever,
+  // so a client that sends nothing would hold the connection. Such a socket is simply closed.
+  server.removeAllListeners('tlsClientError');
+  server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+    // Handshakes that fail (an old protocol, no common cipher, a port scan) are the client's problem.
+    log.debug({ reason: error.code ?? error.message }, 'TLS handshake failed');
+    socket.destroy();
+  });
   if (h2) {
     const http2Server = server as TrackedServer;
-    // As for plain HTTP/1.1: the idle timeout and the upstream read timeout bound the waits.
-    http2Server.requestTimeout = 0;
     const sockets = (http2Server[OPEN_SOCKETS] = new Set());
     http2Server.on('secureConnection', (socket: TLSSocket) => {
       sockets.add(socket);

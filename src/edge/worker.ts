@@ -8,6 +8,8 @@ import type { ExecutionContext, Hono } from 'hono';
 import { ConfigError, describeError } from '../core/errors.ts';
 import type { HealthStore } from '../core/health-store.ts';
 import { buildPools } from '../core/peer.ts';
+import { buildRoutes } from '../core/routing/build-routes.ts';
+import { shadowedRouteWarnings } from '../core/routing/shadowed-routes.ts';
 import { EdgeRedisReader } from '../store/edge-redis-reader.ts';
 import { MemoryHealthStore } from '../store/memory.ts';
 import { createBalancer } from './balancer.ts';
@@ -34,7 +36,9 @@ function build(env: WorkerBindings): Edge | ConfigError {
     });
     const store = reader ?? new MemoryHealthStore(pools);
     if (reader === undefined) log.warn({}, 'no redis configured: every peer is served and only retries skip dead ones');
-    const app = createBalancer({ pools, store, forwarder: new FetchForwarder(log), log });
+    const routes = buildRoutes(config.routes, pools);
+    for (const warning of shadowedRouteWarnings(routes)) log.warn({ warning }, 'a route never matches');
+    const app = createBalancer({ routes, store, forwarder: new FetchForwarder(log), log });
     return reader === undefined ? { app, store } : { app, store, reader };
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -1,6 +1,7 @@
 import packageJson from '../../package.json' with { type: 'json' };
 import { ConfigError, describeError } from '../core/errors.ts';
 import { HELP, parseCli, type CliOptions } from './cli-args.ts';
+import { configWarnings } from '../core/routing/shadowed-routes.ts';
 import { loadConfigFile } from './config-file.ts';
 import { runAdminStatus } from './admin-status.ts';
 import { runDrainCommand } from './drain-command.ts';
@@ -42,6 +43,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`edgelb: ${error instanceof ConfigError ? error.message : describeError(error)}\n`);
     return 1;
   }
+  for (const warning of configWarnings(config)) process.stderr.write(`edgelb: ${options.conf}: warning: ${warning}\n`);
   if (options.test) {
     process.stdout.write(`edgelb: the configuration file ${options.conf} is valid\n`);
     return 0;

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { HealthStore } from '../core/health-store.ts';
 import type { Peer, Pool } from '../core/peer.ts';
+import type { Route } from '../core/routing/route-table.ts';
 import type { Exchange } from '../edge/exchange.ts';
 import type { RequestObserver } from '../edge/request-observer.ts';
 import { collectProcessMetrics } from './process-metrics.ts';
@@ -16,10 +17,15 @@ export interface MetricSources {
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
-/** Label sets made once per peer (or per pool, for requests no peer took), reused on every request. */
+type RequestLabels = { route: string; pool: string; peer: string; status_class: string };
+
+/**
+ * Label sets made once per peer (or per pool, for requests no peer took, or for requests no
+ * route took), and per route and status class on first use, then reused on every request.
+ */
 interface Labels {
   readonly peer: { pool: string; peer: string };
-  readonly byStatusClass: ReadonlyArray<{ pool: string; peer: string; status_class: string }>;
+  readonly byRoute: Map<Route | undefined, { readonly byStatusClass: readonly RequestLabels[]; requests: number }>;
   /** Requests answered, for the dashboard's requests per second. */
   requests: number;
 }
@@ -31,8 +37,8 @@ interface Labels {
  */
 export class Metrics implements RequestObserver {
   readonly registry = new Registry();
-  readonly #labels = new Map<Peer | Pool, Labels>();
-  readonly #requests: Counter<'pool' | 'peer' | 'status_class'>;
+  readonly #labels = new Map<Peer | Pool | undefined, Labels>([[undefined, labelsFor('', '')]]);
+  readonly #requests: Counter<'route' | 'pool' | 'peer' | 'status_class'>;
   readonly #upstreamLatency: Histogram<'pool' | 'peer'>;
   readonly #retries: Counter<'pool'>;
   readonly #checkDuration: Histogram<'pool' | 'peer'>;
@@ -47,8 +53,8 @@ export class Metrics implements RequestObserver {
     }
     this.#requests = new Counter({
       name: 'edgelb_requests_total',
-      help: 'Requests answered, by pool, peer (empty when none was tried) and status class.',
-      labelNames: ['pool', 'peer', 'status_class'],
+      help: 'Requests answered, by route and pool (empty when no route took the request), peer (empty when none was tried) and status class.',
+      labelNames: ['route', 'pool', 'peer', 'status_class'],
       registers,
     });
     this.#upstreamLatency = new Histogram({
@@ -118,15 +124,30 @@ export class Metrics implements RequestObserver {
     const labels = this.#labels.get(exchange.peer ?? exchange.pool);
     if (labels === undefined) return;
     labels.requests++;
-    const statusClass = labels.byStatusClass[Math.floor(exchange.status / 100) - 1];
+    const { route } = exchange;
+    let routed = labels.byRoute.get(route);
+    if (routed === undefined) {
+      const { pool, peer } = labels.peer;
+      routed = { byStatusClass: STATUS_CLASSES.map((statusClass) => ({ route: route?.name ?? '', pool, peer, status_class: statusClass })), requests: 0 };
+      labels.byRoute.set(route, routed);
+    }
+    routed.requests++;
+    const statusClass = routed.byStatusClass[Math.floor(exchange.status / 100) - 1];
     if (statusClass !== undefined) this.#requests.inc(statusClass, 1);
     if (exchange.upstreamHeaderMs >= 0) this.#upstreamLatency.observe(labels.peer, exchange.upstreamHeaderMs / 1000);
-    if (exchange.attempts > 1) this.#retries.inc({ pool: exchange.pool.name }, exchange.attempts - 1);
+    if (exchange.attempts > 1) this.#retries.inc({ pool: labels.peer.pool }, exchange.attempts - 1);
   }
 
   /** Requests answered by the peer since start. */
   requestsServed(peer: Peer): number {
     return this.#labels.get(peer)?.requests ?? 0;
+  }
+
+  /** Requests the route took since start (undefined: the requests no route took). */
+  requestsRouted(route: Route | undefined): number {
+    let sum = 0;
+    for (const labels of this.#labels.values()) sum += labels.byRoute.get(route)?.requests ?? 0;
+    return sum;
   }
 
   healthChecked(peer: Peer, latencyMs: number): void {
@@ -141,9 +162,5 @@ export class Metrics implements RequestObserver {
 }
 
 function labelsFor(pool: string, peer: string): Labels {
-  return {
-    peer: { pool, peer },
-    byStatusClass: STATUS_CLASSES.map((statusClass) => ({ pool, peer, status_class: statusClass })),
-    requests: 0,
-  };
+  return { peer: { pool, peer }, byRoute: new Map(), requests: 0 };
 }

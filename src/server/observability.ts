@@ -3,6 +3,7 @@ import { formatAddress } from '../core/address.ts';
 import type { Config } from '../core/config.ts';
 import type { HealthStore } from '../core/health-store.ts';
 import type { Peer, Pool } from '../core/peer.ts';
+import type { RouteTable } from '../core/routing/route-table.ts';
 import type { NodeForwarder } from '../edge/node-forwarder.ts';
 import type { NodeListeners } from '../edge/node.ts';
 import { observeAll, type RequestObserver } from '../edge/request-observer.ts';
@@ -60,7 +61,7 @@ export class Observability {
   }
 
   /** Starts the admin listener, if configured (on `fd` when the primary holds its socket); resolves with its address. */
-  async serve(forwarder: NodeForwarder, listeners: NodeListeners, fd?: number): Promise<string | undefined> {
+  async serve(routes: RouteTable, forwarder: NodeForwarder, listeners: NodeListeners, fd?: number): Promise<string | undefined> {
     this.#forwarder = forwarder;
     this.#listeners = listeners;
     const settings = this.#config.admin;
@@ -73,12 +74,13 @@ export class Observability {
       store: this.#store,
       inFlight: (peer) => this.#inFlight(peer),
       requestsServed: (peer) => metrics.requestsServed(peer),
+      requestsRouted: (route) => metrics.requestsRouted(route),
     };
     const app = createAdminApp({
       pools: this.#pools,
       token: settings.token,
       registry: metrics.registry,
-      status: () => statusReport(this.#pools, sources),
+      status: () => statusReport(routes.routes, this.#pools, sources),
       peerStatus: (peer) => peerStatus(peer, sources),
       setDrained: (peer, drained) => {
         if (drained !== this.#store.isDrained(peer)) {

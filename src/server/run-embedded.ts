@@ -5,6 +5,7 @@ import { MAX_DURATION_MS } from '../core/duration.ts';
 import { describeError } from '../core/errors.ts';
 import type { HealthStore } from '../core/health-store.ts';
 import { buildPools, type Pool } from '../core/peer.ts';
+import { buildRoutes } from '../core/routing/build-routes.ts';
 import { createBalancer } from '../edge/balancer.ts';
 import { NodeForwarder } from '../edge/node-forwarder.ts';
 import { NodeListeners } from '../edge/node.ts';
@@ -51,6 +52,7 @@ export interface WorkerEdge {
 export async function runEmbedded(config: Config, log: Logger, worker: WorkerEdge): Promise<RunningBalancer> {
   const pools = worker.mirror?.pools ?? buildPools(config.upstreams);
   const upstreamTls = upstreamTlsByPool(pools);
+  const routes = buildRoutes(config.routes, pools);
   const observabilityFor = await Observability.prepare(config, pools, log);
   let observability!: Observability;
   const watch = (store: HealthStore): ProbeEvents => {
@@ -61,12 +63,14 @@ export async function runEmbedded(config: Config, log: Logger, worker: WorkerEdg
   const store = health.store;
   observability.metrics?.configReloaded(worker.reloads ?? 0);
   const forwarder = new NodeForwarder(pools, log, upstreamTls);
-  const app = createBalancer({ pools, store, forwarder, log, observer: observability.observer });
+  const app = createBalancer({ routes, store, forwarder, log, observer: observability.observer });
   let listeners: NodeListeners;
   let admin: string | undefined;
   try {
-    listeners = await NodeListeners.open(app, config.listen, { log, clientIdleTimeoutMs: clientIdleTimeout(pools), listenFds: worker.listenFds });
-    admin = await observability.serve(forwarder, listeners, worker.adminFd).catch(async (error: unknown) => {
+    listeners = await NodeListeners.open(app, config.listen, {
+      log, clientIdleTimeoutMs: clientIdleTimeout(pools), limits: config.limits, listenFds: worker.listenFds,
+    });
+    admin = await observability.serve(routes, forwarder, listeners, worker.adminFd).catch(async (error: unknown) => {
       await listeners.close(0);
       throw new Error(`admin.listen: ${describeError(error)}`);
     });

@@ -34,11 +34,20 @@ export function renderHealthReport(report: HealthReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** A running balancer's own view (its admin `/status`, embedded mode) as a table: one block per pool. */
+/**
+ * A running balancer's own view (its admin `/status`, embedded mode) as a table: its routes, in
+ * the order they are tried, then one block per pool.
+ */
 export function renderStatusReport(report: StatusReport): string {
   const now = Date.parse(report.time);
   const at = (time: string | null) => (time === null ? '-' : ago(now, Date.parse(time)));
-  const lines: string[] = [];
+  const lines: string[] = ['routes'];
+  const routes = report.routes.map((route) => [
+    route.name, route.host ?? '*', route.path, route.methods?.join(',') ?? '*', route.pool, String(route.requests),
+  ]);
+  lines.push(...table(['ROUTE', 'HOST', 'PATH', 'METHODS', 'POOL', 'REQUESTS'], routes));
+  if (report.unrouted > 0) lines.push(`  (${report.unrouted} requests matched no route: 404)`);
+  lines.push('');
   for (const pool of report.pools) {
     lines.push(`pool ${pool.name}`);
     const rows = pool.peers.map((peer) => [

@@ -37,7 +37,7 @@ export interface Upstream {
   readonly process: ChildProcess;
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** The echo upstream's counters (see test/fixtures/echo-upstream.ts). */
-  stats(): Promise<{ abandoned: number; slowPending: number; downloadBytesSent: number }>;
+  stats(): Promise<{ abandoned: number; slowPending: number; downloadBytesSent: number; connections: number; peakConnections: number }>;
 }
 
 /** Starts the echo upstream as its own process; `port` 0 picks a free one. */

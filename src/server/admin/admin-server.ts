@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Address } from '../../core/address.ts';
+import type { AdminEnv } from './own-host.ts';
 
 /** The admin app on its own listener, apart from the traffic listeners. */
 export class AdminServer {
@@ -13,7 +14,7 @@ export class AdminServer {
   }
 
   /** Listens on `address`, or accepts on `fd`: a socket bound by the primary, which outlives workers. */
-  static open(app: Hono, address: Address, fd?: number): Promise<AdminServer> {
+  static open(app: Hono<AdminEnv>, address: Address, fd?: number): Promise<AdminServer> {
     // Node's own Response stays global: the balancer in the same process hands Hono responses that
     // @hono/node-server's replacement class would write out a second time (a HEAD's wrapped answer).
     const server = createServer(getRequestListener(app.fetch, { overrideGlobalObjects: false }));

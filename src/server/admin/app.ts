@@ -3,11 +3,16 @@ import { bearerAuth } from 'hono/bearer-auth';
 import type { Registry } from 'prom-client';
 import type { Peer, Pool } from '../../core/peer.ts';
 import { DASHBOARD_PAGE } from './dashboard-page.ts';
+import { ownHostOnly, type AdminEnv } from './own-host.ts';
+import { sameOriginWrites } from './same-origin.ts';
 import type { PeerStatus, StatusReport } from './status.ts';
 
 export interface AdminOptions {
   readonly pools: readonly Pool[];
-  /** When set, every endpoint but the (data-free) dashboard page needs `Authorization: Bearer TOKEN`. */
+  /**
+   * When set, every endpoint but the (data-free) dashboard page needs `Authorization: Bearer TOKEN`.
+   * Without one (a loopback listener) the Host must name the listener and writes must be same-origin.
+   */
   readonly token: string | undefined;
   readonly registry: Registry;
   status(): StatusReport;
@@ -19,18 +24,25 @@ export interface AdminOptions {
  * The admin API, on its own listener: Prometheus metrics, the status JSON, the dashboard page,
  * and draining. The page itself carries no data, so a browser can load it without the token and
  * then send the token (from the URL fragment, which never leaves the browser) with its requests.
+ * Without a token, nothing but loopback can reach the listener, yet every web page the operator
+ * opens can make the browser send it requests: see own-host.ts and same-origin.ts.
  */
-export function createAdminApp(options: AdminOptions): Hono {
+export function createAdminApp(options: AdminOptions): Hono<AdminEnv> {
   const { registry } = options;
-  const app = new Hono();
-  const authorized: MiddlewareHandler = options.token === undefined
-    ? async (_c, next) => next()
-    : bearerAuth({ token: options.token });
-  app.use('*', async (c, next) => (c.req.path === '/' ? next() : authorized(c, next)));
+  const app = new Hono<AdminEnv>();
+  if (options.token === undefined) {
+    app.use('*', ownHostOnly());
+    app.use('*', sameOriginWrites());
+  } else {
+    const authorized: MiddlewareHandler = bearerAuth({ token: options.token });
+    app.use('*', async (c, next) => (c.req.path === '/' ? next() : authorized(c, next)));
+  }
 
   app.get('/', (c) => {
     c.header('cache-control', 'no-store');
-    c.header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'");
+    // Not framed by any page: a frame could be overlaid to trick a click on a drain button.
+    c.header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+    c.header('x-frame-options', 'DENY');
     return c.html(DASHBOARD_PAGE);
   });
   app.get('/metrics', async (c) => c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }));

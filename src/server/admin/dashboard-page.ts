@@ -36,12 +36,16 @@ export const DASHBOARD_PAGE = `<!doctype html>
   polyline { fill: none; stroke: currentColor; stroke-width: 1.5; }
   .reason { color: var(--down); font-size: .85rem; min-height: 1.2em; }
   button { font: inherit; font-size: .8rem; }
+  #routes table { border-collapse: collapse; }
+  #routes th, #routes td { text-align: left; padding: .2rem .9rem .2rem 0; font-variant-numeric: tabular-nums; }
+  #routes td:first-child { font-family: ui-monospace, monospace; }
 </style>
 </head>
 <body>
 <header><h1>edgelb</h1><span id="updated">connecting…</span><span id="problem"></span>
 <form id="login" hidden><input name="token" type="password" placeholder="admin token" autocomplete="off"> <button>use</button></form></header>
 <main id="pools"></main>
+<section id="routes"><h2>routes</h2><table><thead><tr><th>route</th><th>host</th><th>path</th><th>pool</th><th>req/s</th><th>requests</th></tr></thead><tbody></tbody></table></section>
 <script>
 "use strict";
 const REFRESH_MS = 500;
@@ -66,7 +70,10 @@ async function api(path, init = {}) {
     document.getElementById("login").hidden = false;
     throw new Error(token ? "the admin token was refused" : "the admin API needs a token");
   }
-  if (!response.ok) throw new Error(path + ": " + response.status);
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    throw new Error(path + ": " + response.status + (body.error ? " " + body.error : ""));
+  }
   return response.json();
 }
 
@@ -122,6 +129,11 @@ function render(report) {
       element("h2", {}, pool.name + " — " + pool.peers.filter((p) => p.state === "up").length + "/" + pool.peers.length + " up"),
       element("div", { class: "grid" }, ...pool.peers.map((peer) => peerCard(pool.name, peer, now)))));
   document.getElementById("pools").replaceChildren(...sections);
+  document.querySelector("#routes tbody").replaceChildren(...report.routes.map((route) => {
+    const seen = track("route:" + route.name, route, now);
+    return element("tr", { "data-route": route.name },
+      ...[route.name, route.host ?? "*", route.path, route.pool, seen.rps.toFixed(1), String(route.requests)].map((cell) => element("td", {}, cell)));
+  }));
   document.getElementById("updated").textContent = "updated " + new Date(report.time).toLocaleTimeString();
   document.getElementById("problem").textContent = "";
 }

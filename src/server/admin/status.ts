@@ -1,5 +1,6 @@
 import type { HealthStore } from '../../core/health-store.ts';
 import type { Peer, Pool } from '../../core/peer.ts';
+import type { Route } from '../../core/routing/route-table.ts';
 
 /** One peer as an operator's table shows it. Times are ISO 8601; null where nothing is known yet. */
 export interface PeerStatus {
@@ -25,8 +26,23 @@ export interface PoolStatus {
   readonly peers: readonly PeerStatus[];
 }
 
+/** A route as `/status` lists it, in the order routes are tried. */
+export interface RouteStatus {
+  readonly name: string;
+  readonly pool: string;
+  /** The host it matches (`*.example.com` for a wildcard); null for any host. */
+  readonly host: string | null;
+  readonly path: string;
+  readonly methods: readonly string[] | null;
+  /** Requests it took since edgelb started. */
+  readonly requests: number;
+}
+
 export interface StatusReport {
   readonly time: string;
+  readonly routes: readonly RouteStatus[];
+  /** Requests no route took (answered 404) since edgelb started. */
+  readonly unrouted: number;
   readonly pools: readonly PoolStatus[];
 }
 
@@ -34,6 +50,7 @@ export interface StatusSources {
   readonly store: HealthStore;
   inFlight(peer: Peer): number;
   requestsServed(peer: Peer): number;
+  requestsRouted(route: Route | undefined): number;
 }
 
 export function peerStatus(peer: Peer, sources: StatusSources): PeerStatus {
@@ -54,9 +71,18 @@ export function peerStatus(peer: Peer, sources: StatusSources): PeerStatus {
   };
 }
 
-export function statusReport(pools: readonly Pool[], sources: StatusSources): StatusReport {
+export function statusReport(routes: readonly Route[], pools: readonly Pool[], sources: StatusSources): StatusReport {
   return {
     time: new Date().toISOString(),
+    routes: routes.map((route) => ({
+      name: route.name,
+      pool: route.pool.name,
+      host: route.host === undefined ? null : route.host.kind === 'exact' ? route.host.name : `*${route.host.suffix}`,
+      path: route.path,
+      methods: route.methods === undefined ? null : [...route.methods],
+      requests: sources.requestsRouted(route),
+    })),
+    unrouted: sources.requestsRouted(undefined),
     pools: pools.map((pool) => ({ name: pool.name, peers: pool.peers.map((peer) => peerStatus(peer, sources)) })),
   };
 }

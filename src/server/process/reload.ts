@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../core/config.ts';
 import { formatAddress } from '../../core/address.ts';
 import { ConfigError, describeError } from '../../core/errors.ts';
+import { configWarnings } from '../../core/routing/shadowed-routes.ts';
 import { loadConfigFile } from '../config-file.ts';
 
 /**
@@ -18,6 +19,7 @@ export async function reloadedConfig(configFile: string, running: Config, log: L
     log.error({ configFile, problems }, 'the configuration file is invalid; keeping the running configuration');
     return undefined;
   }
+  for (const warning of configWarnings(next)) log.warn({ configFile, warning }, 'configuration warning');
   const listening = running.listen.map(formatAddress).join(',');
   if (next.listen.map(formatAddress).join(',') !== listening) {
     log.warn({ listen: running.listen.map(formatAddress) }, 'listen addresses change with a graceful upgrade (-u), not a reload; keeping them');

@@ -1,0 +1,39 @@
+import type { RouteConfig } from '../config.ts';
+import type { Pool } from '../peer.ts';
+import { parseHostPattern } from './host-pattern.ts';
+import { RouteTable, type Route } from './route-table.ts';
+
+/** Without `routes` every request goes to the first pool, under this route name. */
+export const DEFAULT_ROUTE = 'default';
+
+/**
+ * The route table of a config: its `routes`, or one route that sends everything to the first
+ * pool. A route without a `name` is named by its host and path (`api.example.com/v1`), made
+ * unique with its position when two would share a name.
+ */
+export function buildRoutes(routes: readonly RouteConfig[] | undefined, pools: readonly Pool[]): RouteTable {
+  const byName = new Map(pools.map((pool) => [pool.name, pool]));
+  if (routes === undefined) {
+    return new RouteTable([{
+      index: 0, name: DEFAULT_ROUTE, pool: pools[0]!, host: undefined, path: '/', methods: undefined, headers: [], stripPrefix: false, upstreamHost: undefined,
+    }]);
+  }
+  const taken = new Set(routes.flatMap((route) => (route.name === undefined ? [] : [route.name])));
+  return new RouteTable(routes.map((config, index): Route => {
+    const { match } = config;
+    let name = config.name ?? `${match.host ?? ''}${match.path}`;
+    if (config.name === undefined && taken.has(name)) name = `${name}#${index}`;
+    taken.add(name);
+    return {
+      index,
+      name,
+      pool: byName.get(config.pool)!,
+      host: match.host === undefined ? undefined : parseHostPattern(match.host),
+      path: match.path,
+      methods: match.methods === undefined ? undefined : new Set(match.methods),
+      headers: Object.entries(match.headers ?? {}),
+      stripPrefix: config.strip_prefix,
+      upstreamHost: config.host,
+    };
+  }));
+}

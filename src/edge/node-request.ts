@@ -1,0 +1,50 @@
+import type { IncomingMessage } from 'node:http';
+import { ProxyError } from '../core/errors.ts';
+import type { RoutedRequest } from '../core/routing/route-table.ts';
+
+/**
+ * A Node request as routing and the forwarder read it: its method, its target split into the
+ * path (sent upstream as the client wrote it, not normalised) and, for an absolute-form target
+ * (`GET http://host/path`), the authority, which comes before Host (RFC 9112 §3.2.2). The
+ * authority routing needs is read only when asked for: a table without hosts never reads it.
+ */
+export class NodeRequest implements RoutedRequest {
+  readonly incoming: IncomingMessage;
+  readonly method: string;
+  readonly path: string;
+  readonly targetAuthority: string | undefined;
+
+  constructor(incoming: IncomingMessage) {
+    const method = incoming.method ?? 'GET';
+    const target = requestTarget(incoming.url);
+    if (target === undefined || method === 'CONNECT') {
+      throw new ProxyError('bad_request', `cannot proxy ${method} ${incoming.url ?? ''}`);
+    }
+    this.incoming = incoming;
+    this.method = method;
+    this.path = target.path;
+    this.targetAuthority = target.authority;
+  }
+
+  get authority(): string | undefined {
+    const { headers } = this.incoming;
+    // HTTP/2 requests carry `:authority`; one may carry a Host as well, which must agree (headers.ts).
+    return this.targetAuthority ?? headers[':authority'] as string | undefined ?? headers.host;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.incoming.headers[name];
+    return typeof value === 'string' ? value : value?.join(', ');
+  }
+}
+
+function requestTarget(url: string | undefined): { path: string; authority?: string } | undefined {
+  if (url === undefined || url.length === 0) return undefined;
+  if (url.charCodeAt(0) === 47) return { path: url };
+  const absolute = /^https?:\/\/([^/?#]+)([^#]*)/i.exec(url);
+  if (absolute === null) return undefined;
+  const rest = absolute[2]!;
+  // Credentials in the URL (`user:pass@host`) are not part of the Host.
+  const authority = absolute[1]!.slice(absolute[1]!.lastIndexOf('@') + 1);
+  return { authority, path: rest.startsWith('/') ? rest : `/${rest}` };
+}

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { TestCa, type CertFiles } from './support/certs.ts';
+import { holdOpen } from './support/hostile.ts';
+import { rawRequest } from './support/raw-request.ts';
+import { killAll, startEdgelbCommand, startUpstream, type LogLine, type Upstream } from './support/processes.ts';
+import { waitFor } from './support/wait-for.ts';
+
+/** Starts edgelb on the given listeners and returns their ports, in order, and the worker's pid. */
+async function start(config: Record<string, unknown>) {
+  const lb = await startEdgelbCommand([], config, 'edgelb is serving');
+  const ports = (lb.ready.listen as string[]).map((address) => Number(address.split(':').pop()));
+  const [worker] = lb.ready.workers as number[];
+  return { ...lb, ports, worker: worker!, url: `http://127.0.0.1:${ports[0]}` };
+}
+
+/** No worker was replaced: the one that started still serves, and none was logged as exited. */
+function assertSameWorker(lb: { worker: number; logs: LogLine[] }): void {
+  process.kill(lb.worker, 0);
+  assert.equal(lb.logs.filter((line) => line.msg.startsWith('worker exited')).length, 0, 'no worker restarted');
+}
+
+/** Reads from a raw connection until `count` responses have started, or fails at the deadline. */
+function countResponses(socket: ReturnType<typeof connect>, count: number, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let seen = 0;
+    let tail = '';
+    const timer = setTimeout(() => reject(new Error(`only ${seen} of ${count} responses within ${timeoutMs} ms`)), timeoutMs);
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      const text = tail + chunk;
+      seen += text.split('HTTP/1.1 200 OK\r\n').length - 1;
+      tail = text.slice(-20);
+      if (seen >= count) {
+        clearTimeout(timer);
+        resolve(seen);
+      }
+    });
+  });
+}
+
+describe('hostile clients', () => {
+  let upstream: Upstream;
+  let ca: TestCa;
+  let cert: CertFiles;
+  before(async () => {
+    upstream = await startUpstream('hostile');
+    ca = new TestCa();
+    cert = ca.issue(['example.com']);
+  });
+  after(killAll);
+
+  it('serves pipelined requests one at a time: 10,000 on one connection use at most the per-peer cap upstream', async () => {
+    const lb = await start({ listen: ['127.0.0.1:0'], upstreams: { web: { peers: [upstream.address], max_connections_per_peer: 4 } } });
+    const before = await upstream.stats();
+    const total = 10_000;
+    const socket = connect(lb.ports[0]!, '127.0.0.1');
+    const answered = countResponses(socket, total, 60_000);
+    socket.write('GET /pipelined HTTP/1.1\r\nHost: example.com\r\n\r\n'.repeat(total));
+    // Legitimate clients are served meanwhile.
+    const others = await Promise.all(Array.from({ length: 20 }, () => rawRequest(`${lb.url}/legit`)));
+    assert.deepEqual(others.map((reply) => reply.status), Array(20).fill(200));
+    assert.equal(await answered, total, 'every pipelined request is answered, in order');
+    socket.destroy();
+    const after = await upstream.stats();
+    assert.ok(after.peakConnections <= 4, `at most 4 upstream connections were open at once, saw ${after.peakConnections}`);
+    assert.ok(after.connections - before.connections <= 4, `at most 4 upstream connections were opened, saw ${after.connections - before.connections}`);
+    assertSameWorker(lb);
+    await lb.kill();
+  });
+
+  it('caps upstream connections per peer and answers 503 with Retry-After once the wait queue is full', async () => {
+    const slow = await startUpstream('capped');
+    const lb = await start({
+      listen: ['127.0.0.1:0'],
+      upstreams: { web: { peers: [slow.address], max_connections_per_peer: 3, max_queue_per_peer: 5 } },
+    });
+    const replies = await Promise.all(Array.from({ length: 30 }, () => rawRequest(`${lb.url}/slow?ms=1000`)));
+    const ok = replies.filter((reply) => reply.status === 200);
+    const busy = replies.filter((reply) => reply.status === 503);
+    assert.equal(ok.length, 8, 'the connections (3) and the wait queue (5) are served');
+    assert.equal(busy.length, 22, 'the rest are told the peers are busy');
+    assert.ok(busy.every((reply) => reply.headers['retry-after'] === '1' && /connection limit/.test(reply.body)));
+    const stats = await slow.stats();
+    assert.ok(stats.peakConnections <= 3, `at most 3 upstream connections at once, saw ${stats.peakConnections}`);
+    assert.equal((await rawRequest(`${lb.url}/after`)).status, 200, 'served again once the burst is over');
+    assertSameWorker(lb);
+    await lb.kill();
+  });
+
+  it('answers 408 and closes connections whose request head dribbles in (slowloris), on every HTTP/1.1 listener', async () => {
+    const lb = await start({
+      listen: ['127.0.0.1:0', { addr: '127.0.0.1:0', tls: cert }, { addr: '127.0.0.1:0', tls: cert, h2: true }],
+      limits: { client_header_timeout: '1s' },
+      upstreams: { web: { peers: [upstream.address] } },
+    });
+    const [plain, https, h2] = lb.ports as [number, number, number];
+    const dribble = { first: 'GET / HTTP/1.1\r\nHost: example.com\r\n', drip: 'X-Slow: 1\r\n', dripMs: 200 };
+    const held = Promise.all([
+      ...Array.from({ length: 200 }, () => holdOpen(plain, dribble)),
+      ...Array.from({ length: 25 }, () => holdOpen(https, { ...dribble, tls: true })),
+      ...Array.from({ length: 25 }, () => holdOpen(h2, { ...dribble, tls: true })),
+    ]);
+    const legit = await rawRequest(`${lb.url}/legit`);
+    assert.equal(legit.status, 200, 'other clients are served during the attack');
+    const results = await waitFor('every dribbling connection to be closed', async () => held, { timeoutMs: 15_000 });
+    for (const { reply, heldMs } of results) {
+      assert.match(reply, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+      assert.ok(heldMs < 4_000, `closed soon after the 1 s header timeout, held ${Math.round(heldMs)} ms`);
+    }
+    assertSameWorker(lb);
+    await lb.kill();
+  });
+
+  it('closes TLS connections that do not finish their handshake', async () => {
+    const lb = await start({
+      listen: [{ addr: '127.0.0.1:0', tls: cert }, { addr: '127.0.0.1:0', tls: cert, h2: true }],
+      limits: { tls_handshake_timeout: '1s' },
+      upstreams: { web: { peers: [upstream.address] } },
+    });
+    // Nothing at all, and the first bytes of a ClientHello.
+    const partialHello = '\x16\x03\x01\x00\xc8\x01\x00\x00';
+    const results = await waitFor('every stalled handshake to be closed', async () => Promise.all(lb.ports.flatMap((port) => [
+      ...Array.from({ length: 20 }, () => holdOpen(port)),
+      ...Array.from({ length: 20 }, () => holdOpen(port, { first: partialHello })),
+    ])), { timeoutMs: 15_000 });
+    for (const { heldMs } of results) assert.ok(heldMs < 4_000, `closed soon after the 1 s handshake timeout, held ${Math.round(heldMs)} ms`);
+    assertSameWorker(lb);
+    await lb.kill();
+  });
+});
