@@ -4,8 +4,8 @@ import type { Config } from '../core/config.ts';
 import type { HealthStore } from '../core/health-store.ts';
 import type { Peer, Pool } from '../core/peer.ts';
 import type { RouteTable } from '../core/routing/route-table.ts';
-import type { NodeForwarder } from '../edge/node-forwarder.ts';
-import type { NodeListeners } from '../edge/node.ts';
+import type { UndiciForwarder } from '../edge/node/undici-forwarder.ts';
+import type { NodeListeners } from '../edge/node/listeners.ts';
 import { observeAll, type RequestObserver } from '../edge/request-observer.ts';
 import { AccessLog } from './access-log.ts';
 import type { AdminServer } from './admin/admin-server.ts';
@@ -28,7 +28,7 @@ export class Observability {
   readonly #store: HealthStore;
   readonly #log: Logger;
   readonly #accessLog: AccessLog | undefined;
-  #forwarder: NodeForwarder | undefined;
+  #forwarder: UndiciForwarder | undefined;
   #listeners: NodeListeners | undefined;
   #admin: AdminServer | undefined;
 
@@ -61,7 +61,7 @@ export class Observability {
   }
 
   /** Starts the admin listener, if configured (on `fd` when the primary holds its socket); resolves with its address. */
-  async serve(routes: RouteTable, forwarder: NodeForwarder, listeners: NodeListeners, fd?: number): Promise<string | undefined> {
+  async serve(routes: RouteTable, forwarder: UndiciForwarder, listeners: NodeListeners, fd?: number): Promise<string | undefined> {
     this.#forwarder = forwarder;
     this.#listeners = listeners;
     const settings = this.#config.admin;

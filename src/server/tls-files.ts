@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Config } from '../core/config.ts';
-import { loadCertificatePair } from '../edge/certificate-pair.ts';
+import { loadCertificatePair } from '../edge/node/certificate-pair.ts';
 
 /** The config with every certificate, key and CA path made absolute against `baseDir` (the config file's folder). */
 export function withAbsoluteTlsPaths(config: Config, baseDir: string): Config {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext, getCACertificates } from 'node:tls';
 import type { Pool } from '../core/peer.ts';
-import type { PoolTls } from '../edge/node-forwarder.ts';
+import type { PoolTls } from '../edge/node/undici-forwarder.ts';
 
 /**
  * How to speak TLS to each TLS pool's peers, for the forwarder and the HTTP health check: one

@@ -4,7 +4,7 @@ import { loadConfigFile } from '../config-file.ts';
 import { createLogger, flushLogs } from '../logger.ts';
 import { bindHeldSockets, heldAddresses } from './listen-sockets.ts';
 import { runPrimary } from './primary.ts';
-import { confirmTakeOver, matchListenSockets, receiveListeners } from './take-over.ts';
+import { confirmTakeOver, matchListenSockets, receiveListeners } from './upgrade-take-over.ts';
 
 /**
  * The primary as the launcher starts it (`-d`, `-u`): the config file is argv[2]; fd 3 is the

@@ -4,7 +4,7 @@ import { formatAddress } from '../../core/address.ts';
 import { describeError } from '../../core/errors.ts';
 import { flushLogs } from '../logger.ts';
 import { startGeneration, type Generation } from './generation.ts';
-import { handOverListeners } from './hand-over.ts';
+import { handOverListeners } from './upgrade-hand-over.ts';
 import type { ListenSocket } from './listen-sockets.ts';
 import { removePidFileIfOurs, writePidFile } from './pid-file.ts';
 import { reloadedConfig } from './reload.ts';

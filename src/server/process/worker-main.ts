@@ -1,7 +1,7 @@
 import { describeError } from '../../core/errors.ts';
 import { buildPools } from '../../core/peer.ts';
 import { createLogger, flushLogs } from '../logger.ts';
-import { runEmbedded, type RunningBalancer } from '../run-embedded.ts';
+import { serveEdge, type RunningEdge } from '../serve-edge.ts';
 import { HealthMirror } from './health-relay.ts';
 import { isMessage, LISTEN_FD_BASE, type FromWorker, type ToWorker } from './messages.ts';
 
@@ -12,7 +12,7 @@ import { isMessage, LISTEN_FD_BASE, type FromWorker, type ToWorker } from './mes
  */
 const log = createLogger();
 const send = (message: FromWorker) => process.send?.(message);
-let running: RunningBalancer | undefined;
+let running: RunningEdge | undefined;
 let stopping = false;
 
 function exit(code: number): never {
@@ -51,7 +51,7 @@ const onMessage = async (message: unknown) => {
     try {
       const listenFds = config.listen.map((_, index) => LISTEN_FD_BASE + index);
       const adminFd = config.admin === undefined ? undefined : LISTEN_FD_BASE + config.listen.length;
-      running = await runEmbedded(config, log, { listenFds, adminFd, mirror, reloads: message.reloads });
+      running = await serveEdge(config, log, { listenFds, adminFd, mirror, reloads: message.reloads });
     } catch (error) {
       send({ type: 'edgelb:start-failed', reason: describeError(error) ?? 'unknown error' });
       exit(1);

@@ -7,7 +7,7 @@ import { freePort } from './support/ports.ts';
 import { rawRequest } from './support/raw-request.ts';
 import { startRedis, type RedisServer } from './support/redis.ts';
 import { fleetConfig, startProber, startUpstreams, waitForLog } from './support/shared-health.ts';
-import { buildWorker, startWorker, type RunningWorker } from './support/worker.ts';
+import { buildWorkersBundle, startWorkerd, type RunningWorkerd } from './support/workerd.ts';
 import { waitFor } from './support/wait-for.ts';
 
 /** Sends `count` GETs and returns who answered (or the status when it was not 200). */
@@ -29,12 +29,12 @@ function answersBecome(url: string, expected: string[]): Promise<string[]> {
   }, { timeoutMs: 15_000 });
 }
 
-describe('the worker on workerd', () => {
+describe('the Cloudflare Worker on workerd', () => {
   let redis: RedisServer | undefined;
-  let worker: RunningWorker | undefined;
+  let workerd: RunningWorkerd | undefined;
   afterEach(async () => {
-    await worker?.stop();
-    worker = undefined;
+    await workerd?.stop();
+    workerd = undefined;
     killAll();
     await redis?.kill();
     redis = undefined;
@@ -42,9 +42,9 @@ describe('the worker on workerd', () => {
   after(killAll);
 
   it('builds with wrangler deploy --dry-run', async () => {
-    const { script, output } = await buildWorker();
+    const { script, output } = await buildWorkersBundle();
     assert.match(output, /--dry-run: exiting now/);
-    assert.ok(script.endsWith('worker.js'));
+    assert.ok(script.endsWith('entry.js'));
   });
 
   it('balances over the healthy set the prober writes; a peer marked down leaves the rotation; Redis down keeps the last set', async () => {
@@ -54,23 +54,23 @@ describe('the worker on workerd', () => {
     // No retries: a dead peer still in rotation would show as a 502.
     (config.upstreams.web as Record<string, unknown>).retries = 0;
     const prober = await startProber('p1', config);
-    worker = await startWorker({ EDGELB_CONFIG: JSON.stringify(config) });
-    assert.deepEqual(await answers(worker.url), ['a', 'a', 'b', 'b', 'c', 'c']);
+    workerd = await startWorkerd({ EDGELB_CONFIG: JSON.stringify(config) });
+    assert.deepEqual(await answers(workerd.url), ['a', 'a', 'b', 'b', 'c', 'c']);
 
     const b = upstreams[1]!;
     await b.kill();
     await waitForLog(prober, 'peer down', { peer: b.address });
-    await answersBecome(worker.url, ['a', 'a', 'a', 'c', 'c', 'c']);
-    await waitForLog(worker, 'peer down', { peer: b.address });
+    await answersBecome(workerd.url, ['a', 'a', 'a', 'c', 'c', 'c']);
+    await waitForLog(workerd, 'peer down', { peer: b.address });
 
     await redis.kill();
-    const outage = await waitFor('the worker to notice Redis is gone', async () => {
-      await answers(worker!.url, 2);
-      return worker!.logs.find((line) => line.msg === 'redis unreachable; serving the last known healthy set');
+    const outage = await waitFor('the Cloudflare Worker to notice Redis is gone', async () => {
+      await answers(workerd!.url, 2);
+      return workerd!.logs.find((line) => line.msg === 'redis unreachable; serving the last known healthy set');
     });
     assert.equal(outage.known, true);
     // The last known set: b stays out, a and c keep serving.
-    assert.deepEqual(await answers(worker.url), ['a', 'a', 'a', 'c', 'c', 'c']);
+    assert.deepEqual(await answers(workerd.url), ['a', 'a', 'a', 'c', 'c', 'c']);
   });
 
   it('never makes a request wait on Redis once the set is known: a hung Redis costs no latency', async () => {
@@ -78,8 +78,8 @@ describe('the worker on workerd', () => {
     const upstreams = await startUpstreams('a', 'b');
     const config = fleetConfig(redis.url, upstreams);
     await startProber('p1', config);
-    worker = await startWorker({ EDGELB_CONFIG: JSON.stringify(config), EDGELB_HEALTH_TTL: '100ms' });
-    assert.deepEqual(await answers(worker.url, 2), ['a', 'b']);
+    workerd = await startWorkerd({ EDGELB_CONFIG: JSON.stringify(config), EDGELB_HEALTH_TTL: '100ms' });
+    assert.deepEqual(await answers(workerd.url, 2), ['a', 'b']);
 
     // Redis is replaced by a server that accepts connections and never answers.
     await redis.kill();
@@ -90,10 +90,10 @@ describe('the worker on workerd', () => {
       let slowest = 0;
       while (Date.now() - since < 3_000) {
         const started = performance.now();
-        assert.equal((await fetch(worker.url)).status, 200);
+        assert.equal((await fetch(workerd.url)).status, 200);
         slowest = Math.max(slowest, performance.now() - started);
       }
-      await waitForLog(worker, 'redis unreachable; serving the last known healthy set', {}, since);
+      await waitForLog(workerd, 'redis unreachable; serving the last known healthy set', {}, since);
       // A read in the request path would wait for the 2 s read timeout.
       assert.ok(slowest < 1_000, `slowest request took ${Math.round(slowest)} ms`);
     } finally {
@@ -106,12 +106,12 @@ describe('the worker on workerd', () => {
     const upstreams = await startUpstreams('a', 'b');
     const config = fleetConfig(redis.url, upstreams);
     const prober = await startProber('p1', config);
-    worker = await startWorker({ EDGELB_CONFIG: JSON.stringify(config) });
-    assert.deepEqual(await answers(worker.url, 2), ['a', 'b']);
+    workerd = await startWorkerd({ EDGELB_CONFIG: JSON.stringify(config) });
+    assert.deepEqual(await answers(workerd.url, 2), ['a', 'b']);
     for (const upstream of upstreams) await upstream.kill();
     for (const upstream of upstreams) await waitForLog(prober, 'peer down', { peer: upstream.address });
-    await answersBecome(worker.url, ['503', '503']);
-    const res = await fetch(worker.url, { headers: { 'x-request-id': 'empty-set-1' } });
+    await answersBecome(workerd.url, ['503', '503']);
+    const res = await fetch(workerd.url, { headers: { 'x-request-id': 'empty-set-1' } });
     assert.equal(res.status, 503);
     assert.equal(res.headers.get('retry-after'), '1');
     assert.equal(res.headers.get('x-request-id'), 'empty-set-1');
@@ -122,25 +122,25 @@ describe('the worker on workerd', () => {
     const port = await freePort();
     const upstream = await startUpstream('a');
     const config = fleetConfig(`redis://127.0.0.1:${port}/0`, [upstream]);
-    worker = await startWorker({ EDGELB_CONFIG: JSON.stringify(config) });
-    const res = await fetch(worker.url);
+    workerd = await startWorkerd({ EDGELB_CONFIG: JSON.stringify(config) });
+    const res = await fetch(workerd.url);
     assert.equal(res.status, 503);
     assert.match(await res.text(), /no healthy peer/);
-    await waitForLog(worker, 'redis unreachable; no healthy set known yet');
+    await waitForLog(workerd, 'redis unreachable; no healthy set known yet');
 
     redis = await startRedis({ port });
     await startProber('p1', config);
-    await answersBecome(worker.url, ['a', 'a']);
+    await answersBecome(workerd.url, ['a', 'a']);
   });
 
   it('keeps the header rules and skips a dead peer on a connection failure (no Redis)', async () => {
     const live = await startUpstream('live');
     const dead = `127.0.0.1:${await freePort()}`;
-    worker = await startWorker({ EDGELB_CONFIG: `upstreams:\n  web:\n    peers: [${dead}, ${live.address}]\n` });
-    assert.deepEqual(await answers(worker.url, 4), ['live', 'live', 'live', 'live']);
+    workerd = await startWorkerd({ EDGELB_CONFIG: `upstreams:\n  web:\n    peers: [${dead}, ${live.address}]\n` });
+    assert.deepEqual(await answers(workerd.url, 4), ['live', 'live', 'live', 'live']);
 
     const { status, headers, body } = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
-      const req = request(`${worker!.url}/echo`, {
+      const req = request(`${workerd!.url}/echo`, {
         headers: { host: 'shop.example', connection: 'keep-alive, x-hop', 'x-hop': 'secret', 'x-forwarded-for': '203.0.113.9', via: '1.0 cdn' },
       }, (res) => {
         let text = '';
@@ -170,9 +170,9 @@ describe('the worker on workerd', () => {
       ],
       upstreams: { web: { peers: [web.address] }, api: { peers: [api.address] } },
     };
-    worker = await startWorker({ EDGELB_CONFIG: JSON.stringify(config) });
+    workerd = await startWorkerd({ EDGELB_CONFIG: JSON.stringify(config) });
     const ask = async (path: string, headers: Record<string, string>) => {
-      const reply = await rawRequest(`${worker!.url}${path}`, { headers });
+      const reply = await rawRequest(`${workerd!.url}${path}`, { headers });
       if (reply.status !== 200) return { status: reply.status, body: reply.body };
       const echo = JSON.parse(reply.body) as { name: string; url: string; rawHeaders: string[] };
       const host = echo.rawHeaders[echo.rawHeaders.findIndex((name, i) => i % 2 === 0 && name.toLowerCase() === 'host') + 1];
@@ -188,15 +188,15 @@ describe('the worker on workerd', () => {
   });
 
   it('answers 500 naming the bad key when EDGELB_CONFIG is invalid', async () => {
-    worker = await startWorker({ EDGELB_CONFIG: 'upstreams:\n  web:\n    peers: [nonsense]\n' });
-    const res = await fetch(worker.url);
+    workerd = await startWorkerd({ EDGELB_CONFIG: 'upstreams:\n  web:\n    peers: [nonsense]\n' });
+    const res = await fetch(workerd.url);
     assert.equal(res.status, 500);
     assert.match(await res.text(), /upstreams\.web\.peers\.0: "nonsense" is not host:port/);
-    await worker.stop();
+    await workerd.stop();
 
     // Valid for Node, but nothing a fetch() can do: refused, not ignored.
-    worker = await startWorker({ EDGELB_CONFIG: 'upstreams:\n  web:\n    peers: [127.0.0.1:1]\n    tls: true\n    tls_verify: false\n' });
-    const refused = await fetch(worker.url);
+    workerd = await startWorkerd({ EDGELB_CONFIG: 'upstreams:\n  web:\n    peers: [127.0.0.1:1]\n    tls: true\n    tls_verify: false\n' });
+    const refused = await fetch(workerd.url);
     assert.equal(refused.status, 500);
     assert.match(await refused.text(), /upstreams\.web\.tls_verify: not available on Workers/);
   });

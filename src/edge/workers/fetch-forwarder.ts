@@ -1,16 +1,16 @@
 import type { Context, Env } from 'hono';
-import { ProxyError } from '../core/errors.ts';
-import type { Log } from '../core/log.ts';
-import { upstreamPath, type RoutedRequest } from '../core/routing/route-table.ts';
-import type { RoutedExchange } from './exchange.ts';
-import { replyResponse } from './error-response.ts';
-import type { Forwarder, RequestOutcome } from './forwarder.ts';
-import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.ts';
-import { isIdempotent } from './upstream-failure.ts';
+import { ProxyError } from '../../core/errors.ts';
+import type { Log } from '../../core/log.ts';
+import { upstreamPath, type RoutedRequest } from '../../core/routing/route-table.ts';
+import type { RoutedExchange } from '../exchange.ts';
+import { replyResponse } from '../error-response.ts';
+import type { Forwarder, RequestOutcome } from '../forwarder.ts';
+import { downstreamResponseHeaders, upstreamRequestHeaders } from '../headers.ts';
+import { isIdempotent } from '../idempotent.ts';
 
 /**
  * The forwarder for edge runtimes: `fetch()` to each peer. The header rules, retries and error
- * kinds are the Node forwarder's; what the runtime decides on its own differs (see README,
+ * kinds are the undici forwarder's; what the runtime decides on its own differs (see README,
  * "On Cloudflare Workers"): it sets the `Host` of the upstream request from the peer's URL, and
  * a request body is a stream that one attempt consumes, so requests with a body are not retried.
  */

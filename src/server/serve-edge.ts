@@ -7,8 +7,8 @@ import type { HealthStore } from '../core/health-store.ts';
 import { buildPools, type Pool } from '../core/peer.ts';
 import { buildRoutes } from '../core/routing/build-routes.ts';
 import { createBalancer } from '../edge/balancer.ts';
-import { NodeForwarder } from '../edge/node-forwarder.ts';
-import { NodeListeners } from '../edge/node.ts';
+import { UndiciForwarder } from '../edge/node/undici-forwarder.ts';
+import { NodeListeners } from '../edge/node/listeners.ts';
 import type { ProbeEvents } from '../prober/scheduler.ts';
 import { startHealth } from './health-source.ts';
 import { Observability } from './observability.ts';
@@ -25,15 +25,15 @@ function clientIdleTimeout(pools: readonly Pool[]): number {
   return Math.min(Math.max(...readTimeouts) + CLIENT_IDLE_MARGIN_MS, MAX_DURATION_MS);
 }
 
-/** A running balancer; `stop` is the graceful shutdown. */
-export interface RunningBalancer {
+/** The edge serving in a worker process; `stop` is the graceful shutdown. */
+export interface RunningEdge {
   stop(): Promise<{ forced: boolean }>;
   /** Re-reads the TLS listeners' certificate files (a broken one is logged and the old one kept). */
   reloadCertificates(): Promise<void>;
 }
 
-/** What a worker process gets from its primary. */
-export interface WorkerEdge {
+/** What the edge in a worker process gets from its primary. */
+export interface FromPrimary {
   /** The listening sockets the primary holds, inherited as fds, in `listen` order. */
   readonly listenFds: readonly number[];
   /** The admin listener's socket, when `admin` is configured. */
@@ -45,12 +45,13 @@ export interface WorkerEdge {
 }
 
 /**
- * The edge in a worker process. Health comes from the primary's prober (embedded mode) or from
- * the shared health in Redis; either way it is known before the listeners accept, so the first
- * request already sees it.
+ * Builds the edge in a worker process and serves it: the health store, observability, the undici
+ * forwarder, the balancer and the listeners. Health comes from the primary's prober (embedded
+ * mode) or from the shared health in Redis; either way it is known before the listeners accept,
+ * so the first request already sees it.
  */
-export async function runEmbedded(config: Config, log: Logger, worker: WorkerEdge): Promise<RunningBalancer> {
-  const pools = worker.mirror?.pools ?? buildPools(config.upstreams);
+export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPrimary): Promise<RunningEdge> {
+  const pools = fromPrimary.mirror?.pools ?? buildPools(config.upstreams);
   const upstreamTls = upstreamTlsByPool(pools);
   const routes = buildRoutes(config.routes, pools);
   const observabilityFor = await Observability.prepare(config, pools, log);
@@ -59,18 +60,18 @@ export async function runEmbedded(config: Config, log: Logger, worker: WorkerEdg
     observability = observabilityFor(store);
     return { onCheck: (peer, state) => observability.healthChecked(peer, state.latencyMs) };
   };
-  const health = worker.mirror !== undefined ? worker.mirror.source(watch) : await startHealth(config, pools, log, upstreamTls, watch);
+  const health = fromPrimary.mirror !== undefined ? fromPrimary.mirror.source(watch) : await startHealth(config, pools, log, upstreamTls, watch);
   const store = health.store;
-  observability.metrics?.configReloaded(worker.reloads ?? 0);
-  const forwarder = new NodeForwarder(pools, log, upstreamTls);
+  observability.metrics?.configReloaded(fromPrimary.reloads ?? 0);
+  const forwarder = new UndiciForwarder(pools, log, upstreamTls);
   const app = createBalancer({ routes, store, forwarder, log, observer: observability.observer });
   let listeners: NodeListeners;
   let admin: string | undefined;
   try {
     listeners = await NodeListeners.open(app, config.listen, {
-      log, clientIdleTimeoutMs: clientIdleTimeout(pools), limits: config.limits, listenFds: worker.listenFds,
+      log, clientIdleTimeoutMs: clientIdleTimeout(pools), limits: config.limits, listenFds: fromPrimary.listenFds,
     });
-    admin = await observability.serve(routes, forwarder, listeners, worker.adminFd).catch(async (error: unknown) => {
+    admin = await observability.serve(routes, forwarder, listeners, fromPrimary.adminFd).catch(async (error: unknown) => {
       await listeners.close(0);
       throw new Error(`admin.listen: ${describeError(error)}`);
     });

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import type { Log } from '../core/log.ts';
+import type { Log } from '../../core/log.ts';
 import type { ServerCertificates } from './server-certificates.ts';
 
 export type AnyRequestListener = (

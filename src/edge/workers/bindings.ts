@@ -1,11 +1,11 @@
-import type { Config } from '../core/config.ts';
-import { parseConfigText } from '../core/config-text.ts';
-import { parseDuration } from '../core/duration.ts';
-import { ConfigError } from '../core/errors.ts';
-import { parseRedisUrl, type RedisLocation } from '../core/redis-url.ts';
+import type { Config } from '../../core/config.ts';
+import { parseConfigText } from '../../core/config-text.ts';
+import { parseDuration } from '../../core/duration.ts';
+import { ConfigError } from '../../core/errors.ts';
+import { parseRedisUrl, type RedisLocation } from '../../core/redis-url.ts';
 
-/** What a Worker is given: the config as a variable, Redis credentials as secrets. */
-export interface WorkerBindings {
+/** What the Cloudflare Worker is given: the config as a variable, Redis credentials as secrets. */
+export interface WorkersBindings {
   /** The config file's schema as YAML or JSON text. */
   readonly EDGELB_CONFIG?: string;
   /** Secrets (`wrangler secret put`): they take the place of credentials in the `redis` URL. */
@@ -16,7 +16,7 @@ export interface WorkerBindings {
   readonly LOG_LEVEL?: string;
 }
 
-export interface WorkerConfig {
+export interface WorkersConfig {
   readonly config: Config;
   /** Where the prober's shared health is; absent: every configured peer is served. */
   readonly redis?: RedisLocation;
@@ -24,15 +24,15 @@ export interface WorkerConfig {
 }
 
 /**
- * The Worker's config from its bindings, validated by the same schema as the YAML file. Keys
- * that only mean something to a Node process (listen, threads, pid_file, ...) are accepted and
- * unused, so one file can serve both.
+ * The Cloudflare Worker's config from its bindings, validated by the same schema as the YAML
+ * file. Keys that only mean something to a Node process (listen, threads, pid_file, ...) are
+ * accepted and unused, so one file can serve both.
  */
-export function workerConfig(env: WorkerBindings): WorkerConfig {
+export function configFromBindings(env: WorkersBindings): WorkersConfig {
   const text = env.EDGELB_CONFIG;
   if (text === undefined || text.trim() === '') throw new ConfigError(['EDGELB_CONFIG: required: the config as YAML or JSON text'], 'EDGELB_CONFIG');
   const config = parseConfigText(text, 'EDGELB_CONFIG');
-  const unsupported = workerProblems(config);
+  const unsupported = unsupportedOnWorkers(config);
   if (unsupported.length > 0) throw new ConfigError(unsupported, 'EDGELB_CONFIG');
   if (config.redis === undefined) return { config };
   const parsed = parseRedisUrl(config.redis);
@@ -50,7 +50,7 @@ export function workerConfig(env: WorkerBindings): WorkerConfig {
 }
 
 /** Settings a `fetch()` cannot honour: refused rather than silently ignored. */
-function workerProblems(config: Config): string[] {
+function unsupportedOnWorkers(config: Config): string[] {
   const problems: string[] = [];
   for (const [name, pool] of Object.entries(config.upstreams)) {
     if (pool.ca_file !== undefined) problems.push(`upstreams.${name}.ca_file: not available on Workers (fetch() verifies peers against the runtime's trust store)`);

@@ -1,8 +1,8 @@
 import type { Duplex } from 'node:stream';
-import { ProxyError } from '../core/errors.ts';
-import type { Log } from '../core/log.ts';
-import { errorReply, errorResponse } from './error-response.ts';
-import { requestId } from './request-id.ts';
+import { ProxyError } from '../../core/errors.ts';
+import type { Log } from '../../core/log.ts';
+import { errorReply, errorResponse } from '../error-response.ts';
+import { requestId } from '../request-id.ts';
 
 /**
  * Requests that never reach the balancer still get an answer with a request id and a log line,

@@ -1,4 +1,5 @@
-import { ProxyError } from '../core/errors.ts';
+import { ProxyError } from '../../core/errors.ts';
+import { isIdempotent } from '../idempotent.ts';
 
 /** Failures before the connection existed: nothing reached the peer. */
 const CONNECT_FAILURES = new Set([
@@ -22,8 +23,6 @@ const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_E
 
 const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-
 function codeOf(error: unknown): string | undefined {
   return (error as { code?: unknown } | null)?.code as string | undefined;
 }
@@ -37,12 +36,7 @@ export function mayRetry(error: unknown, method: string, bodyStarted: boolean): 
   if (bodyStarted) return false;
   const code = codeOf(error);
   if (code === undefined) return false;
-  return CONNECT_FAILURES.has(code) || CERTIFICATE_REJECTED.has(code) || (CONNECTION_LOST.has(code) && IDEMPOTENT.has(method));
-}
-
-/** Whether repeating the request cannot change more than doing it once (RFC 9110 §9.2.2). */
-export function isIdempotent(method: string): boolean {
-  return IDEMPOTENT.has(method);
+  return CONNECT_FAILURES.has(code) || CERTIFICATE_REJECTED.has(code) || (CONNECTION_LOST.has(code) && isIdempotent(method));
 }
 
 /** The error the client is told about once no (further) peer can be tried. */

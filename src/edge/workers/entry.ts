@@ -5,17 +5,17 @@
  * life: the round robin, the health copy and its TTL are per isolate.
  */
 import type { ExecutionContext, Hono } from 'hono';
-import { ConfigError, describeError } from '../core/errors.ts';
-import type { HealthStore } from '../core/health-store.ts';
-import { buildPools } from '../core/peer.ts';
-import { buildRoutes } from '../core/routing/build-routes.ts';
-import { shadowedRouteWarnings } from '../core/routing/shadowed-routes.ts';
-import { EdgeRedisReader } from '../store/edge-redis-reader.ts';
-import { MemoryHealthStore } from '../store/memory.ts';
-import { createBalancer } from './balancer.ts';
+import { ConfigError, describeError } from '../../core/errors.ts';
+import type { HealthStore } from '../../core/health-store.ts';
+import { buildPools } from '../../core/peer.ts';
+import { buildRoutes } from '../../core/routing/build-routes.ts';
+import { shadowedRouteWarnings } from '../../core/routing/shadowed-routes.ts';
+import { EdgeRedisReader } from '../../store/edge-redis-reader.ts';
+import { MemoryHealthStore } from '../../store/memory.ts';
+import { createBalancer } from '../balancer.ts';
 import { consoleLog } from './console-log.ts';
 import { FetchForwarder } from './fetch-forwarder.ts';
-import { workerConfig, type WorkerBindings } from './worker-config.ts';
+import { configFromBindings, type WorkersBindings } from './bindings.ts';
 
 interface Edge {
   readonly app: Hono;
@@ -26,10 +26,10 @@ interface Edge {
 
 let edge: Edge | ConfigError | undefined;
 
-function build(env: WorkerBindings): Edge | ConfigError {
+function build(env: WorkersBindings): Edge | ConfigError {
   const log = consoleLog(env.LOG_LEVEL);
   try {
-    const { config, redis, healthTtlMs } = workerConfig(env);
+    const { config, redis, healthTtlMs } = configFromBindings(env);
     const pools = buildPools(config.upstreams);
     const reader = redis === undefined ? undefined : new EdgeRedisReader(pools, {
       location: redis, prefix: config.redis_prefix, log, ...(healthTtlMs !== undefined ? { ttlMs: healthTtlMs } : {}),
@@ -51,7 +51,7 @@ function build(env: WorkerBindings): Edge | ConfigError {
 }
 
 export default {
-  async fetch(request: Request, env: WorkerBindings, ctx: ExecutionContext): Promise<Response> {
+  async fetch(request: Request, env: WorkersBindings, ctx: ExecutionContext): Promise<Response> {
     edge ??= build(env);
     if (edge instanceof ConfigError) {
       return new Response(`500 Internal Server Error: ${edge.message}\n`, { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' } });

@@ -1,11 +1,12 @@
 /**
- * The worker (src/edge/worker.ts) on plain `workerd serve` next to the Node edge, in front of
- * the same upstreams. wrangler builds the bundle `wrangler deploy` would upload; workerd serves
- * it from a config written here. Three rows: the Node edge (embedded, TCP checks), the worker
- * with a static peer set, and the worker reading the set a real prober writes to redis-server.
+ * The Workers entry (src/edge/workers/entry.ts) on plain `workerd serve` next to the Node edge,
+ * in front of the same upstreams. wrangler builds the bundle `wrangler deploy` would upload;
+ * workerd serves it from a config written here. Three rows: the Node edge (embedded, TCP
+ * checks), the Workers entry with a static peer set, and the Workers entry reading the set a real
+ * prober writes to redis-server.
  * Everything is pinned like `npm run bench` (proxy on CPU 1, wrk on CPU 0).
  * Rounds alternate the systems so that a busy moment on the machine does not land on one only.
- * Usage: node bench/worker/throughput.ts [--seconds 5] [--rounds 2]
+ * Usage: node bench/workerd/throughput.ts [--seconds 5] [--rounds 2]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,9 +30,9 @@ const PROXY_CPU = '1';
 const WRK_CPU = '0';
 const WARMUP_SECONDS = 2;
 
-/** The bundle `wrangler deploy` would upload, without uploading it. */
-function buildWorker(): string {
-  const out = join(dir, 'worker-build');
+/** The bundle `wrangler deploy` would upload, without uploading it: `entry.js`, named after wrangler.toml's `main`. */
+function buildWorkersBundle(): string {
+  const out = join(dir, 'workers-bundle');
   execFileSync(join(root, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', out], {
     cwd: root,
     stdio: 'ignore',
@@ -53,7 +54,7 @@ const config :Workerd.Config = (
   sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "edgelb")],
 );
 const edgelb :Workerd.Worker = (
-  modules = [(name = "worker.js", esModule = embed "worker.js")],
+  modules = [(name = "entry.js", esModule = embed "entry.js")],
   compatibilityDate = "${compatibilityDate}",
   bindings = [
     (name = "EDGELB_CONFIG", text = ${JSON.stringify(JSON.stringify(edgelbConfig))}),
@@ -85,7 +86,7 @@ try {
   await startNginx('upstreams', nginxDir, upstreamsConfig(nginxDir, upstreamPorts, statusPort!));
   const peers = upstreamPorts.map((port) => `127.0.0.1:${port}`);
   const pool = { peers, health_check: { type: 'tcp', interval: '1s', timeout: '1s' } };
-  const buildDir = buildWorker();
+  const buildDir = buildWorkersBundle();
   const rows = [];
 
   // Redis and a prober run for every row, so the machine is as busy for each.
@@ -96,8 +97,8 @@ try {
   const nodeConfig = writeConfig('node', { listen: [`127.0.0.1:${port}`], upstreams: { default: pool } });
   const systems: Array<[string, () => Proc]> = [
     ['edgelb on Node (embedded, 1 process)', () => startEdgelb('edgelb', ['-c', nodeConfig], { cpus: PROXY_CPU, logLevel: 'warn' }).proc],
-    ['worker on workerd, static peer set', () => startWorkerd('workerd-static', workerdConfig(buildDir, port!, { upstreams: { default: pool } }))],
-    ['worker on workerd, set read from Redis (TTL 1 s)', () => startWorkerd('workerd-redis', workerdConfig(buildDir, port!, shared))],
+    ['Workers entry on workerd, static peer set', () => startWorkerd('workerd-static', workerdConfig(buildDir, port!, { upstreams: { default: pool } }))],
+    ['Workers entry on workerd, set read from Redis (TTL 1 s)', () => startWorkerd('workerd-redis', workerdConfig(buildDir, port!, shared))],
   ];
   for (let round = 1; round <= rounds; round++) {
     for (const [label, start] of systems) {

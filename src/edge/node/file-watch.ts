@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
-import { describeError } from '../core/errors.ts';
-import type { Log } from '../core/log.ts';
+import { describeError } from '../../core/errors.ts';
+import type { Log } from '../../core/log.ts';
 
 /** How long the files must stay quiet before `onChange` runs: writers touch a file several times. */
 const DEBOUNCE_MS = 200;

@@ -1,6 +1,6 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { CertPairConfig } from '../core/config.ts';
+import type { CertPairConfig } from '../../core/config.ts';
 
 /** A certificate file, or its key file, that cannot be served; `key` is the config key path to name. */
 export class CertificateProblem extends Error {

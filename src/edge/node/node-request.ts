@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { ProxyError } from '../core/errors.ts';
-import type { RoutedRequest } from '../core/routing/route-table.ts';
+import { ProxyError } from '../../core/errors.ts';
+import type { RoutedRequest } from '../../core/routing/route-table.ts';
 
 /**
  * A Node request as routing and the forwarder read it: its method, its target split into the

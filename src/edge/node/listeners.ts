@@ -3,19 +3,19 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
-import type { Address } from '../core/address.ts';
-import type { LimitsConfig, ListenerConfig } from '../core/config.ts';
-import type { Log } from '../core/log.ts';
+import type { Address } from '../../core/address.ts';
+import type { LimitsConfig, ListenerConfig } from '../../core/config.ts';
+import type { Log } from '../../core/log.ts';
 import { FileWatch } from './file-watch.ts';
-import { clientErrorHandler, malformedRequestHandler } from './node-client-errors.ts';
-import type { NodeEnv } from './node-forwarder.ts';
+import { stopAccepting, sweepIdleConnectionsAfterGrace } from './graceful-close.ts';
+import { clientErrorHandler, malformedRequestHandler } from './client-errors.ts';
+import type { NodeEnv } from './undici-forwarder.ts';
 import { ServerCertificates } from './server-certificates.ts';
 import { closeAllConnections, createTlsServer, type AnyRequestListener, type Http2Listener } from './tls-server.ts';
 
 /** Where to listen: an address, and for TLS listeners their certificates and whether to offer h2. */
 export type ListenerSpec = Address & Partial<Pick<ListenerConfig, 'tls' | 'h2'>>;
 type ListeningServer = Server | HttpsServer | Http2Listener;
-import { stopAccepting, sweepIdleConnectionsAfterGrace } from './polite-close.ts';
 
 export interface ListenerOptions {
   readonly log: Log;

@@ -29,7 +29,7 @@ export async function handOverListeners(sockets: readonly ListenSocket[], upgrad
     return false;
   }
   log.info({ upgradeSock, listeners: sockets.length }, 'handing the listening sockets to the new process');
-  const helper = spawn(process.execPath, [entryFile('hand-over-helper')], {
+  const helper = spawn(process.execPath, [entryFile('upgrade-hand-over-helper')], {
     stdio: ['ignore', 'inherit', 'inherit', connection, ...sockets.map((socket) => socket.fd)],
     env: { ...process.env, NODE_CHANNEL_FD: '3', EDGELB_HANDOVER_COUNT: String(sockets.length) },
   });

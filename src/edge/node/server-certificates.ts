@@ -1,7 +1,7 @@
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
-import type { CertPairConfig } from '../core/config.ts';
-import { describeError } from '../core/errors.ts';
-import type { Log } from '../core/log.ts';
+import type { CertPairConfig } from '../../core/config.ts';
+import { describeError } from '../../core/errors.ts';
+import type { Log } from '../../core/log.ts';
 import { loadCertificatePair, type CertificatePair } from './certificate-pair.ts';
 
 /**

@@ -4,17 +4,17 @@ import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 import { buildConnector, Pool as UndiciPool, type Dispatcher } from 'undici';
-import type { Log } from '../core/log.ts';
-import type { Peer, Pool } from '../core/peer.ts';
-import { upstreamServerName } from '../core/server-name.ts';
-import { upstreamPath } from '../core/routing/route-table.ts';
-import type { RoutedExchange } from './exchange.ts';
+import type { Log } from '../../core/log.ts';
+import type { Peer, Pool } from '../../core/peer.ts';
+import { upstreamServerName } from '../../core/server-name.ts';
+import { upstreamPath } from '../../core/routing/route-table.ts';
+import type { RoutedExchange } from '../exchange.ts';
 import { NodeRequest } from './node-request.ts';
-import type { ErrorReply } from './error-response.ts';
-import type { Forwarder, RequestOutcome } from './forwarder.ts';
+import type { ErrorReply } from '../error-response.ts';
+import type { Forwarder, RequestOutcome } from '../forwarder.ts';
 import { ClientConnection } from './client-connection.ts';
-import { PeerStats } from './peer-stats.ts';
-import { clientAddress, upstreamRequestHeaders } from './headers.ts';
+import { PeerStats } from '../peer-stats.ts';
+import { clientAddress, upstreamRequestHeaders } from '../headers.ts';
 import { ProxiedRequest, type ProxyRuntime } from './proxied-request.ts';
 
 export type NodeEnv = { Bindings: HttpBindings };
@@ -26,11 +26,11 @@ export interface PoolTls {
 }
 
 /**
- * The Node forwarder: a keep-alive undici pool per peer, dispatched to directly, and the Node
+ * The undici forwarder: a keep-alive undici pool per peer, dispatched to directly, and the Node
  * request/response objects used directly (through Hono's `HttpBindings`), so no Web
  * Request/Response is built per request and bodies stream in both directions with backpressure.
  */
-export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
+export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
   readonly #dispatchers = new Map<Peer, UndiciPool>();
   /** What requests to a peer go through: its pool, wrapped for TLS peers. */
   readonly #targets = new Map<Peer, Dispatcher>();
@@ -91,7 +91,7 @@ export class NodeForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
     return this.#targets.get(peer)!;
   }
 
-  /** Closes the upstream connections: politely, or (`force`) cutting requests still running. */
+  /** Closes the upstream connections once their requests finish, or (`force`) cutting requests still running. */
   async close({ force = false } = {}): Promise<void> {
     await Promise.all([...this.#dispatchers.values()].map((dispatcher) => (force ? dispatcher.destroy() : dispatcher.close())));
   }

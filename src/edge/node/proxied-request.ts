@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { describeError, noHealthyPeer, upstreamBusy, type ProxyError } from '../core/errors.ts';
-import type { Log } from '../core/log.ts';
-import type { Peer } from '../core/peer.ts';
+import { describeError, noHealthyPeer, upstreamBusy, type ProxyError } from '../../core/errors.ts';
+import type { Log } from '../../core/log.ts';
+import type { Peer } from '../../core/peer.ts';
 import type { ClientRequest } from './client-connection.ts';
-import type { PeerStats } from './peer-stats.ts';
-import type { RoutedExchange } from './exchange.ts';
-import { downstreamResponseHeaders } from './headers.ts';
+import type { PeerStats } from '../peer-stats.ts';
+import type { RoutedExchange } from '../exchange.ts';
+import { downstreamResponseHeaders } from '../headers.ts';
 import { RequestBody } from './request-body.ts';
 import { mayRetry, upstreamProxyError } from './upstream-failure.ts';
 
