@@ -68,6 +68,19 @@ function nginxProxy(id: string, label: string, keepalive: boolean): SystemSpec {
  * the whole process tree, so the workers share CPU 0 with wrk), and the row exists only if the
  * version under test really runs that many worker processes.
  */
+/** A Node proxy from bench/baselines/, started as `node [FLAGS] SCRIPT PORT UPSTREAM_PORT...`. */
+function nodeBaseline(id: string, label: string, script: string, nodeFlags: readonly string[] = []): SystemSpec {
+  return {
+    id,
+    label,
+    async start(ctx) {
+      const args = [...nodeFlags, join(ctx.repoRoot, 'bench', 'baselines', script), String(ctx.port), ...ctx.upstreamPorts.map(String)];
+      const proc = startProcess(id, process.execPath, args, { cwd: ctx.repoRoot, cpus: ctx.proxyCpus });
+      return ready(proc, `http://127.0.0.1:${ctx.port}/`);
+    },
+  };
+}
+
 function edgelb(id: string, label: string, threads: number): SystemSpec {
   return {
     id,
@@ -135,37 +148,10 @@ export const SYSTEMS: readonly SystemSpec[] = [
       return ready(proc, `http://127.0.0.1:${ctx.port}/`);
     },
   },
-  {
-    id: 'http-proxy',
-    label: 'Node http-proxy, keep-alive agent',
-    async start(ctx) {
-      const script = join(ctx.repoRoot, 'bench', 'baselines', 'http-proxy.ts');
-      // http-proxy still calls util._extend, whose deprecation warning is noise here.
-      const args = ['--no-deprecation', script, String(ctx.port), ...ctx.upstreamPorts.map(String)];
-      const proc = startProcess('http-proxy', process.execPath, args, { cwd: ctx.repoRoot, cpus: ctx.proxyCpus });
-      return ready(proc, `http://127.0.0.1:${ctx.port}/`);
-    },
-  },
-  {
-    id: 'fastify-reply-from',
-    label: 'fastify + @fastify/reply-from, undici BalancedPool',
-    async start(ctx) {
-      const script = join(ctx.repoRoot, 'bench', 'baselines', 'fastify-reply-from.ts');
-      const args = [script, String(ctx.port), ...ctx.upstreamPorts.map(String)];
-      const proc = startProcess('fastify-reply-from', process.execPath, args, { cwd: ctx.repoRoot, cpus: ctx.proxyCpus });
-      return ready(proc, `http://127.0.0.1:${ctx.port}/`);
-    },
-  },
-  {
-    id: 'bare-undici',
-    label: 'bare node:http + undici Pool.stream (reference, not a balancer)',
-    async start(ctx) {
-      const script = join(ctx.repoRoot, 'bench', 'baselines', 'bare-undici.ts');
-      const args = [script, String(ctx.port), ...ctx.upstreamPorts.map(String)];
-      const proc = startProcess('bare-undici', process.execPath, args, { cwd: ctx.repoRoot, cpus: ctx.proxyCpus });
-      return ready(proc, `http://127.0.0.1:${ctx.port}/`);
-    },
-  },
+  // http-proxy still calls util._extend, whose deprecation warning is noise here.
+  nodeBaseline('http-proxy', 'Node http-proxy, keep-alive agent', 'http-proxy.ts', ['--no-deprecation']),
+  nodeBaseline('fastify-reply-from', 'fastify + @fastify/reply-from, undici BalancedPool', 'fastify-reply-from.ts'),
+  nodeBaseline('bare-undici', 'bare node:http + undici Pool.stream (reference, not a balancer)', 'bare-undici.ts'),
   edgelb('edgelb', 'edgelb', 1),
   edgelb('edgelb-threads-2', 'edgelb, threads: 2 (on both CPUs)', 2),
 ];

@@ -93,6 +93,7 @@ describe('access log', () => {
     assert.ok(retried, 'one request went to the dead peer first');
     assert.equal(retried.status, 200);
     assert.equal(retried.peer, live.address, 'the peer field names the peer that answered');
+    assert.deepEqual(retried.failedPeers, [dead.address], 'and the peer that failed before it');
 
     const badGateway = await fetch(only.url, { headers: { 'x-request-id': 'bad-gateway' } });
     const badGatewayBody = await badGateway.text();

@@ -26,6 +26,8 @@ export class Exchange {
   /** The peer of the last attempt; undefined when none was tried. */
   peer: Peer | undefined = undefined;
   attempts = 0;
+  /** The peers whose attempts failed before the last one, in order; undefined when none did. */
+  failedPeers: Peer[] | undefined = undefined;
   /** The status sent to the client; 499 when the client left before any answer. */
   status = 0;
   /** Body bytes taken from the client and sent to it. */

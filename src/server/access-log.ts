@@ -72,6 +72,7 @@ export class AccessLog implements RequestObserver {
       upstreamTotalMs: milliseconds(exchange.upstreamTotalMs),
       durationMs: milliseconds(performance.now() - exchange.startedAt),
       retries: Math.max(0, exchange.attempts - 1),
+      failedPeers: exchange.failedPeers?.map((peer) => peer.id),
       error: exchange.error,
     });
   }

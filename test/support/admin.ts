@@ -55,6 +55,7 @@ export interface AccessLine {
   upstreamTotalMs?: number;
   durationMs: number;
   retries: number;
+  failedPeers?: string[];
   error?: string;
 }
 

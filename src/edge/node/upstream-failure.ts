@@ -1,10 +1,8 @@
-import { ProxyError } from '../../core/errors.ts';
-import { isIdempotent } from '../idempotent.ts';
+import type { AttemptFailure, FailureKind } from '../attempt-failure.ts';
 
 /** Failures before the connection existed: nothing reached the peer. */
 const CONNECT_FAILURES = new Set([
-  'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN',
-  'UND_ERR_CONNECT_TIMEOUT', 'EADDRNOTAVAIL',
+  'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL',
 ]);
 
 /**
@@ -21,32 +19,24 @@ const CERTIFICATE_REJECTED = new Set([
 /** The connection broke after the request may have been sent. */
 const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 
-const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 function codeOf(error: unknown): string | undefined {
   return (error as { code?: unknown } | null)?.code as string | undefined;
 }
 
 /**
- * Whether a failed attempt may go to the next peer without risking a request being done twice:
- * the connection failed before anything was sent, or an idempotent request lost its connection;
- * in both cases only while none of the client's body has been consumed.
+ * Node's error classifier: what kind of failure undici's or Node's error was, by its code. A
+ * connect timeout is a timeout the next peer may still be tried after, since nothing was sent.
  */
-export function mayRetry(error: unknown, method: string, bodyStarted: boolean): boolean {
-  if (bodyStarted) return false;
+export function classifyUpstreamError(error: unknown, bodySent: boolean): AttemptFailure {
   const code = codeOf(error);
-  if (code === undefined) return false;
-  return CONNECT_FAILURES.has(code) || CERTIFICATE_REJECTED.has(code) || (CONNECTION_LOST.has(code) && isIdempotent(method));
-}
-
-/** The error the client is told about once no (further) peer can be tried. */
-export function upstreamProxyError(error: unknown): ProxyError {
-  const code = codeOf(error);
-  if (code !== undefined && TIMEOUTS.has(code)) {
-    return new ProxyError('upstream_timeout', 'the upstream server did not answer in time', { cause: error });
-  }
-  if (code !== undefined && CERTIFICATE_REJECTED.has(code)) {
-    return new ProxyError('bad_gateway', `the upstream server's TLS certificate failed verification (${code})`, { cause: error });
-  }
-  return new ProxyError('bad_gateway', 'the upstream server could not be reached or failed', { cause: error });
+  const kind: FailureKind = code === undefined ? 'failed'
+    : code === 'UND_ERR_CONNECT_TIMEOUT' ? 'connect_timeout'
+    : CONNECT_FAILURES.has(code) ? 'connect_failed'
+    : CERTIFICATE_REJECTED.has(code) ? 'tls_rejected'
+    : CONNECTION_LOST.has(code) ? 'connection_lost'
+    : TIMEOUTS.has(code) ? 'timeout'
+    : 'failed';
+  return kind === 'tls_rejected' ? { kind, bodySent, error, code: code! } : { kind, bodySent, error };
 }

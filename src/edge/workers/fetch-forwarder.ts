@@ -1,12 +1,13 @@
 import type { Context, Env } from 'hono';
-import { ProxyError } from '../../core/errors.ts';
 import type { Log } from '../../core/log.ts';
 import { upstreamPath, type RoutedRequest } from '../../core/routing/route-table.ts';
 import type { RoutedExchange } from '../exchange.ts';
 import { replyResponse } from '../error-response.ts';
 import type { Forwarder, RequestOutcome } from '../forwarder.ts';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from '../headers.ts';
-import { isIdempotent } from '../idempotent.ts';
+import type { AttemptFailure } from '../attempt-failure.ts';
+import { Attempts, type AttemptRuntime } from '../attempts.ts';
+import { PeerStats } from '../peer-stats.ts';
 
 /**
  * The forwarder for edge runtimes: `fetch()` to each peer. The header rules, retries and error
@@ -14,11 +15,20 @@ import { isIdempotent } from '../idempotent.ts';
  * "On Cloudflare Workers"): it sets the `Host` of the upstream request from the peer's URL, and
  * a request body is a stream that one attempt consumes, so requests with a body are not retried.
  */
-export class FetchForwarder implements Forwarder {
-  readonly #log: Log;
+export class FetchForwarder implements Forwarder, AttemptRuntime {
+  readonly log: Log;
+  readonly logPeers: boolean;
+  /** Per isolate, like the round robin. */
+  readonly stats = new PeerStats();
 
   constructor(log: Log) {
-    this.#log = log;
+    this.log = log;
+    this.logPeers = log.isLevelEnabled('debug');
+  }
+
+  /** The runtime pools and limits its `fetch()` connections itself. */
+  hasRoom(): boolean {
+    return true;
   }
 
   describe(context: Context<Env>): RoutedRequest {
@@ -58,49 +68,51 @@ export class FetchForwarder implements Forwarder {
     const path = upstreamPath(route, exchange.request.path);
     const scheme = pool.config.tls ? 'https' : 'http';
 
-    let attemptsLeft = pool.retries + 1;
-    let lastError: unknown;
-    for (const peer of exchange.candidates) {
-      if (attemptsLeft-- === 0) break;
+    const attempts = new Attempts(exchange, this);
+    for (let peer = attempts.next(); peer !== undefined; peer = attempts.next()) {
+      const startedAt = performance.now();
       const attempt = await this.#attempt(`${scheme}://${peer.id}${path}`, { method, headers, body, redirect: 'manual' }, pool.config.read_timeout);
       if (attempt instanceof Response) {
-        if (this.#log.isLevelEnabled('debug')) this.#log.debug({ requestId: exchange.id, peer: peer.id, status: attempt.status }, 'proxied');
+        exchange.status = attempt.status;
+        exchange.upstreamHeaderMs = performance.now() - startedAt;
+        attempts.answered(exchange.upstreamHeaderMs);
+        attempts.ended();
         return new Response(attempt.body, { status: attempt.status, statusText: attempt.statusText, headers: responseHeaders(attempt.headers) });
       }
-      lastError = attempt;
-      if (attempt instanceof ProxyError || !mayRetryFetch(attempt, method, body !== null)) break;
-      this.#log.warn({ requestId: exchange.id, pool: pool.name, peer: peer.id, error: String(attempt) }, 'peer unreachable; trying the next one');
+      if (!attempts.failed(classifyFetchError(attempt, body !== null))) break;
     }
-    if (lastError instanceof ProxyError) throw lastError;
-    throw new ProxyError('bad_gateway', 'the upstream server could not be reached or failed', { cause: lastError });
+    throw attempts.error();
   }
 
-  /** The peer's response, or what went wrong: a `ProxyError` for a timeout, else the runtime's error. */
+  /** The peer's response, or what the runtime threw (`TIMED_OUT` when `read_timeout` ended it). */
   async #attempt(url: string, init: RequestInit, readTimeoutMs: number): Promise<Response | unknown> {
     const aborter = new AbortController();
     const timer = setTimeout(() => aborter.abort(), readTimeoutMs);
     try {
       return await fetch(url, { ...init, signal: aborter.signal });
     } catch (error) {
-      if (aborter.signal.aborted) return new ProxyError('upstream_timeout', 'the upstream server did not answer in time', { cause: error });
-      return error;
+      return aborter.signal.aborted ? TIMED_OUT : error;
     } finally {
       clearTimeout(timer);
     }
   }
 }
 
+const TIMED_OUT = Object.freeze(new Error('the upstream server did not answer within read_timeout'));
+
 /**
- * The Node rule as far as `fetch()` lets us see: a body stream is consumed by the attempt, so
- * only requests without a body go to the next peer. workerd reports a refused connection and one
- * lost after the request was sent alike ("Network connection lost."), so that one is retried
- * for idempotent methods only; an error that names the connect step is retried for any method.
+ * The Workers error classifier, from what `fetch()` lets us see: a body stream is consumed by the
+ * attempt, so a request with a body counts as sent. workerd reports a refused connection and one
+ * lost after the request was sent alike ("Network connection lost."), so that one is a lost
+ * connection (retried for idempotent methods only); an error that names the connect step is a
+ * failed connect (retried for any method).
  */
-function mayRetryFetch(error: unknown, method: string, hasBody: boolean): boolean {
-  if (hasBody) return false;
+function classifyFetchError(error: unknown, bodySent: boolean): AttemptFailure {
+  if (error === TIMED_OUT) return { kind: 'timeout', bodySent, error };
   const message = error instanceof Error ? error.message : String(error);
-  if (/\b(connect|refused|unreachable|dns)\b/i.test(message)) return true;
-  return isIdempotent(method) && /network connection lost/i.test(message);
+  if (/\b(connect|refused|unreachable|dns)\b/i.test(message)) return { kind: 'connect_failed', bodySent, error };
+  if (/network connection lost/i.test(message)) return { kind: 'connection_lost', bodySent, error };
+  return { kind: 'failed', bodySent, error };
 }
 
 function responseHeaders(upstream: Headers): Headers {

@@ -1,0 +1,105 @@
+import { describeError, noHealthyPeer, upstreamBusy, type ProxyError } from '../core/errors.ts';
+import type { Log } from '../core/log.ts';
+import type { Peer } from '../core/peer.ts';
+import { failureProxyError, mayRetry, type AttemptFailure } from './attempt-failure.ts';
+import type { RoutedExchange } from './exchange.ts';
+import type { PeerRecord, PeerStats } from './peer-stats.ts';
+
+/** What the attempts of a request need from the runtime that makes them. */
+export interface AttemptRuntime {
+  readonly stats: PeerStats;
+  /** Whether the peer can take one more request; a runtime that does not limit says always. */
+  hasRoom(peer: Peer): boolean;
+  readonly log: Log;
+  /** Whether to log the peer of every attempt (debug). */
+  readonly logPeers: boolean;
+}
+
+/**
+ * The attempts of one request, the same on every runtime: a walk over the selection's
+ * candidates that is bounded (1 + the pool's `retries`), never tries a peer twice and passes over
+ * full peers without counting them; the decision whether a failed attempt may go on to the next
+ * peer; and the events of each attempt, which feed `PeerStats` and fill in the exchange's record.
+ * A forwarder makes each attempt in its own way and reports what happened; it never decides
+ * what the client is answered.
+ */
+export class Attempts {
+  readonly #exchange: RoutedExchange;
+  readonly #runtime: AttemptRuntime;
+  readonly #candidates: Iterator<Peer>;
+  #record: PeerRecord | undefined;
+  #failure: AttemptFailure | undefined;
+  /** Whether a candidate was passed over because it was full. */
+  #full = false;
+
+  constructor(exchange: RoutedExchange, runtime: AttemptRuntime) {
+    this.#exchange = exchange;
+    this.#runtime = runtime;
+    this.#candidates = exchange.candidates[Symbol.iterator]();
+  }
+
+  /**
+   * Starts an attempt on the next candidate and returns its peer, or undefined when none may be
+   * tried: then `error()` says what the client is to be told.
+   */
+  next(): Peer | undefined {
+    const exchange = this.#exchange;
+    if (exchange.attempts > exchange.pool.retries) return undefined;
+    const peer = this.#nextCandidate();
+    if (peer === undefined) return undefined;
+    exchange.attempts++;
+    exchange.peer = peer;
+    (this.#record = this.#runtime.stats.of(peer)).started();
+    if (this.#runtime.logPeers) {
+      this.#runtime.log.debug({ requestId: exchange.id, route: exchange.route.name, pool: exchange.pool.name, peer: peer.id, attempt: exchange.attempts }, 'upstream peer');
+    }
+    return peer;
+  }
+
+  /** The attempt's response head arrived after `latencyMs`. */
+  answered(latencyMs: number): void {
+    this.#record!.answered(latencyMs);
+  }
+
+  /** The attempt is over (its answer ended, was cut, or it failed). */
+  ended(): void {
+    this.#record?.ended();
+    this.#record = undefined;
+  }
+
+  /**
+   * The attempt failed before anything reached the client. Returns whether the request may go
+   * on to another peer (then `next()` picks it); logs the retry when it does.
+   */
+  failed(failure: AttemptFailure): boolean {
+    const exchange = this.#exchange;
+    const peer = exchange.peer!;
+    this.#record?.failed();
+    this.ended();
+    this.#failure = failure;
+    (exchange.failedPeers ??= []).push(peer);
+    if (!mayRetry(failure, exchange.request.method) || exchange.attempts > exchange.pool.retries) return false;
+    this.#runtime.log.warn(
+      { requestId: exchange.id, route: exchange.route.name, pool: exchange.pool.name, failedPeer: peer.id, error: describeError(failure.error) },
+      'peer failed; retrying the request on the next peer',
+    );
+    return true;
+  }
+
+  /** What the client is told once no (further) peer may be tried. */
+  error(): ProxyError {
+    if (this.#failure !== undefined) return failureProxyError(this.#failure);
+    return this.#full ? upstreamBusy(this.#exchange.pool.name) : noHealthyPeer(this.#exchange.pool.name);
+  }
+
+  #nextCandidate(): Peer | undefined {
+    const tried = this.#exchange.failedPeers;
+    for (let next = this.#candidates.next(); !next.done; next = this.#candidates.next()) {
+      const peer = next.value;
+      if (tried?.includes(peer)) continue;
+      if (this.#runtime.hasRoom(peer)) return peer;
+      this.#full = true;
+    }
+    return undefined;
+  }
+}
