@@ -29,8 +29,8 @@ function setUp(count: number, { retries, method = 'GET', candidates }: { retries
   const route = buildRoutes(undefined, pools).routes[0]!;
   const peers = route.pool.peers;
   const context = { req: { header: () => undefined } } as never;
-  const request = { method, authority: undefined, path: '/', header: () => undefined };
-  const exchange = new Exchange(route, candidates?.(peers) ?? new RoundRobin().candidates(peers), context, request) as RoutedExchange;
+  const request = { method, authority: undefined, path: '/', header: () => undefined, clientAddress: '127.0.0.1' };
+  const exchange = new Exchange(route, candidates?.(peers) ?? new RoundRobin(peers).candidates(undefined, () => true), context, request) as RoutedExchange;
   return { exchange, peers, stats: new PeerStats() };
 }
 

@@ -17,11 +17,21 @@ function pool(peers: string[]) {
 describe('round robin', () => {
   it('starts one peer further each time and offers the rest, wrapping, as fallbacks', () => {
     const { peers } = pool(['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3']);
-    const rr = new RoundRobin();
+    const rr = new RoundRobin(peers);
+    const all = () => true;
     const ids = (list: Iterable<{ id: string }>) => [...list].map((p) => p.id.split(':')[1]).join('');
-    assert.deepEqual([ids(rr.candidates(peers)), ids(rr.candidates(peers)), ids(rr.candidates(peers)), ids(rr.candidates(peers))],
+    assert.deepEqual([ids(rr.candidates(undefined, all)), ids(rr.candidates(undefined, all)), ids(rr.candidates(undefined, all)), ids(rr.candidates(undefined, all))],
       ['123', '231', '312', '123']);
-    assert.deepEqual([...rr.candidates([])], []);
+    assert.deepEqual([...new RoundRobin([]).candidates(undefined, all)], []);
+  });
+
+  it('rotates over the accepted peers only, so a peer left out hands its turns to all others evenly', () => {
+    const { peers } = pool(['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3', '127.0.0.1:4']);
+    const rr = new RoundRobin(peers);
+    const notTwo = (peer: { id: string }) => !peer.id.endsWith(':2');
+    const ids = (list: Iterable<{ id: string }>) => [...list].map((p) => p.id.split(':')[1]).join('');
+    assert.deepEqual([1, 2, 3, 4].map(() => ids(rr.candidates(undefined, notTwo))), ['134', '341', '413', '134']);
+    assert.deepEqual([...rr.candidates(undefined, () => false)], []);
   });
 });
 

@@ -21,7 +21,7 @@ function table(routes: unknown) {
 }
 
 function request(authority: string | undefined, path: string, method = 'GET', headers: Record<string, string> = {}): RoutedRequest {
-  return { authority, path, method, header: (name) => headers[name] };
+  return { authority, path, method, header: (name) => headers[name], clientAddress: '127.0.0.1' };
 }
 
 /** The name of the route that takes the request, or undefined for a 404. */

@@ -4,6 +4,7 @@ import { describeError, noHealthyPeer, noRoute, ProxyError } from '../core/error
 import type { Log } from '../core/log.ts';
 import type { Pool } from '../core/peer.ts';
 import type { RouteTable } from '../core/routing/route-table.ts';
+import { acceptHealthy } from '../core/selection/accept-healthy.ts';
 import { createSelection, type Selection } from '../core/selection/index.ts';
 import { errorReply, replyResponse } from './error-response.ts';
 import { Exchange, type RoutedExchange } from './exchange.ts';
@@ -30,7 +31,7 @@ const NO_PEERS: readonly never[] = [];
 export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono<E> {
   const { routes, store, forwarder, log, observer } = options;
   const pools = [...new Set(routes.routes.map((route) => route.pool))];
-  const selections = new Map<Pool, Selection>(pools.map((pool) => [pool, createSelection(pool.config.selection)]));
+  const selections = new Map<Pool, Selection>(pools.map((pool) => [pool, createSelection(pool)]));
   const retryAfterSeconds = new Map(pools.map((pool) => [pool, Math.max(1, Math.ceil(pool.config.health_check.interval / 1000))]));
 
   const outcome: RequestOutcome = {
@@ -67,7 +68,9 @@ export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono
       }
       const { pool } = route;
       const healthy = store.healthyPeers(pool.name);
-      exchange = new Exchange(route, selections.get(pool)!.candidates(healthy), c, request);
+      const selection = selections.get(pool)!;
+      const candidates = selection.candidates(selection.needsKey ? request.clientAddress : undefined, acceptHealthy(healthy));
+      exchange = new Exchange(route, candidates, c, request);
       if (healthy.length === 0) return replyResponse(outcome.failed(exchange, noHealthyPeer(pool.name)));
       return forwarder.forward(c, exchange as RoutedExchange, outcome);
     } catch (error) {

@@ -11,6 +11,8 @@ export interface RoutedRequest {
   readonly path: string;
   /** The value of a request header (lower-case name), or undefined. */
   header(name: string): string | undefined;
+  /** The address of the client that connected to edgelb (the runtime's connection info). */
+  readonly clientAddress: string;
 }
 
 /** A route as the request path uses it: where requests it matches go and how they are rewritten. */

@@ -1,12 +1,13 @@
-import type { PoolConfig } from '../config.ts';
+import type { Pool } from '../peer.ts';
 import { RoundRobin } from './round-robin.ts';
 import type { Selection } from './selection.ts';
 
-export type { Selection } from './selection.ts';
+export type { Accept, Selection } from './selection.ts';
 
-export function createSelection(algorithm: PoolConfig['selection']): Selection {
-  switch (algorithm) {
+/** The pool's selection, built over all its peers. */
+export function createSelection(pool: Pool): Selection {
+  switch (pool.config.selection) {
     case 'round_robin':
-      return new RoundRobin();
+      return new RoundRobin(pool.peers);
   }
 }

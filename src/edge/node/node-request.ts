@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ProxyError } from '../../core/errors.ts';
 import type { RoutedRequest } from '../../core/routing/route-table.ts';
+import { clientAddress } from '../headers.ts';
 
 /**
  * A Node request as routing and the forwarder read it: its method, its target split into the
@@ -30,6 +31,10 @@ export class NodeRequest implements RoutedRequest {
     const { headers } = this.incoming;
     // HTTP/2 requests carry `:authority`; one may carry a Host as well, which must agree (headers.ts).
     return this.targetAuthority ?? headers[':authority'] as string | undefined ?? headers.host;
+  }
+
+  get clientAddress(): string {
+    return clientAddress(this.incoming.socket.remoteAddress);
   }
 
   header(name: string): string | undefined {

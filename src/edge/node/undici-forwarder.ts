@@ -14,7 +14,7 @@ import type { ErrorReply } from '../error-response.ts';
 import type { Forwarder, RequestOutcome } from '../forwarder.ts';
 import { ClientConnection } from './client-connection.ts';
 import { PeerStats } from '../peer-stats.ts';
-import { clientAddress, upstreamRequestHeaders } from '../headers.ts';
+import { upstreamRequestHeaders } from '../headers.ts';
 import { ProxiedRequest, type ProxyRuntime } from './proxied-request.ts';
 
 export type NodeEnv = { Bindings: HttpBindings };
@@ -112,7 +112,7 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
     const { method } = request;
     if (this.#draining) outgoing.shouldKeepAlive = false;
     const headers = upstreamRequestHeaders(incoming.rawHeaders, {
-      clientIp: clientAddress(incoming.socket.remoteAddress),
+      clientIp: request.clientAddress,
       proto: (incoming.socket as TLSSocket).encrypted ? 'https' : 'http',
       rewriteHost: route.upstreamHost ?? pool.config.host,
       targetAuthority: request.targetAuthority,

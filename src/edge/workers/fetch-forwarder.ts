@@ -34,7 +34,14 @@ export class FetchForwarder implements Forwarder, AttemptRuntime {
   describe(context: Context<Env>): RoutedRequest {
     const request = context.req.raw;
     const url = new URL(request.url);
-    return { method: request.method, authority: url.host, path: url.pathname + url.search, header: (name) => request.headers.get(name) ?? undefined };
+    return {
+      method: request.method,
+      authority: url.host,
+      path: url.pathname + url.search,
+      header: (name) => request.headers.get(name) ?? undefined,
+      // Cloudflare sets (and overwrites) this one; plain workerd knows no client address.
+      clientAddress: request.headers.get('cf-connecting-ip') ?? 'unknown',
+    };
   }
 
   forward(context: Context<Env>, exchange: RoutedExchange, outcome: RequestOutcome): Promise<Response> {
@@ -54,8 +61,7 @@ export class FetchForwarder implements Forwarder, AttemptRuntime {
     const raw: string[] = [];
     for (const [name, value] of request.headers) raw.push(name, value);
     const flat = upstreamRequestHeaders(raw, {
-      // Cloudflare sets (and overwrites) this one; plain workerd knows no client address.
-      clientIp: request.headers.get('cf-connecting-ip') ?? 'unknown',
+      clientIp: exchange.request.clientAddress,
       proto: url.protocol === 'https:' ? 'https' : 'http',
       rewriteHost: route.upstreamHost ?? pool.config.host,
       targetAuthority: undefined,
