@@ -96,6 +96,14 @@ describe('admin listener without a token, and other sites in the browser', () =>
     assert.equal((await rawRequest(`${base}/status`, { headers: { host: `evil.example:${port}` } })).status, 403);
   });
 
+  it('listens on localhost (as 127.0.0.1) when admin.listen names it', async () => {
+    const a = await startUpstream('a');
+    const port = await freePort();
+    const lb = await startEdgelb({ access_log: false, admin: { listen: `localhost:${port}` }, upstreams: { web: { peers: [a.address] } } });
+    assert.equal(admin(lb).host, `127.0.0.1:${port}`);
+    assert.equal((await rawRequest(`http://127.0.0.1:${port}/status`, { headers: { host: `localhost:${port}` } })).status, 200);
+  });
+
   it("serves its own origin: the dashboard's requests, edgelb drain and clients that are not browsers", async () => {
     const [a, b] = await Promise.all([startUpstream('a'), startUpstream('b')]);
     const port = await freePort();

@@ -69,6 +69,15 @@ upstreams:
     ]);
   });
 
+  it('-t refuses a host name as a listen address, naming the key', async () => {
+    const result = await runEdgelb(['-t', '-c', configFile('listen: ["app.example:8080"]\nadmin: { listen: "admin.example:9900", token: "0123456789abcdef" }\nupstreams:\n  web:\n    peers: ["127.0.0.1:9"]\n')]);
+    assert.equal(result.code, 1);
+    assert.deepEqual(result.stderr.trim().split('\n').slice(1).map((line) => line.trim()), [
+      'listen.0.addr: must be an IP address or localhost, not a host name',
+      'admin.listen: must be an IP address or localhost, not a host name',
+    ]);
+  });
+
   it('-t rejects a keepalive_timeout of 0, naming the key', async () => {
     const result = await runEdgelb(['-t', '-c', configFile('upstreams:\n  web:\n    peers: ["127.0.0.1:9"]\n    keepalive_timeout: 0\n')]);
     assert.equal(result.code, 1);

@@ -28,6 +28,14 @@ const addressOf = (options: { allowPortZero: boolean }) =>
     return parsed;
   });
 const address = addressOf({ allowPortZero: false });
+/**
+ * Where edgelb listens: an IP address or `localhost` (bound as 127.0.0.1). Listening sockets are
+ * bound before any name could be looked up, and a name with several addresses would be ambiguous.
+ */
+const listenAddress = addressOf({ allowPortZero: true }).refine(
+  (a) => a.host === 'localhost' || a.host.includes(':') || /^\d{1,3}(?:\.\d{1,3}){3}$/.test(a.host),
+  'must be an IP address or localhost, not a host name',
+);
 
 const redisUrl = z.string().transform((text, ctx) => {
   const parsed = parseRedisUrl(text);
@@ -125,7 +133,7 @@ const listenerTls = z
 const listener = z.preprocess(
   (value) => (typeof value === 'string' ? { addr: value } : value),
   z.strictObject({
-    addr: addressOf({ allowPortZero: true }),
+    addr: listenAddress,
     tls: listenerTls.optional(),
     h2: z.boolean().default(false),
   })
@@ -186,7 +194,7 @@ const route = z.strictObject({
 /** The admin listener (metrics, status, dashboard, draining); off unless configured. */
 const admin = z
   .strictObject({
-    listen: addressOf({ allowPortZero: true }),
+    listen: listenAddress,
     /** Sent by clients as `Authorization: Bearer TOKEN`. */
     token: z.string().regex(/^[\x21-\x7e]{16,}$/, 'must be at least 16 visible ASCII characters, no spaces').optional(),
   })

@@ -52,7 +52,8 @@ export function bindHeldSockets(config: Pick<Config, 'listen' | 'admin'>): Liste
 export function bindListenSockets(addresses: readonly Address[], names: readonly (string | undefined)[] = []): ListenSocket[] {
   const sockets: ListenSocket[] = [];
   for (const [index, address] of addresses.entries()) {
-    const handle = createServerHandle(address.host, address.port, net.isIPv6(address.host) ? 6 : 4);
+    const host = address.host === 'localhost' ? '127.0.0.1' : address.host;
+    const handle = createServerHandle(host, address.port, net.isIPv6(host) ? 6 : 4);
     const socket = typeof handle === 'number' ? undefined : fromHandle(handle);
     // libuv defers EADDRINUSE from bind to listen; a socket that did not bind has port 0.
     if (socket === undefined || socket.address.port === 0) {
