@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { parseAddress } from '../src/core/address.ts';
 import { validateConfig } from '../src/core/config.ts';
 import { parseDuration } from '../src/core/duration.ts';
+import { parseSize } from '../src/core/size.ts';
 import { HealthThreshold } from '../src/core/health.ts';
 import { buildPools } from '../src/core/peer.ts';
 import { RoundRobin } from '../src/core/selection/round-robin.ts';
@@ -118,5 +119,20 @@ describe('header rules', () => {
       'content-encoding': 'gzip', 'set-cookie': ['a=1', 'b=2'], via: '1.1 origin',
     });
     assert.deepEqual(out, ['content-encoding', 'gzip', 'set-cookie', 'a=1', 'set-cookie', 'b=2', 'via', '1.1 origin, 1.1 edgelb']);
+  });
+});
+
+describe('sizes and limits in the config', () => {
+  it('reads 16k, 10m, 1g and bytes, and names the key of a bad one', () => {
+    assert.deepEqual(['16k', '10M', '1g', '512', 0, '2kb'].map((value) => parseSize(value)), [
+      { bytes: 16384 }, { bytes: 10485760 }, { bytes: 1073741824 }, { bytes: 512 }, { bytes: 0 }, { bytes: 2048 },
+    ]);
+    const result = validateConfig({ upstreams: { p: { peers: ['127.0.0.1:1'] } }, limits: { max_body_size: 'lots', max_headers: 0, max_connections: 10 } });
+    assert.ok('problems' in result);
+    assert.deepEqual(result.problems, [
+      'limits.max_headers: Too small: expected number to be >=1',
+      'limits.max_body_size: "lots" is not a size (use e.g. "16k", "10m", "1g" or bytes)',
+      'limits.max_connections: not available in this version',
+    ]);
   });
 });

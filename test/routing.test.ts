@@ -136,9 +136,11 @@ describe('routing', () => {
       'routes.0.pool: no pool "apii"',
       'routes.2.name: "n" is already the name of routes.1',
     ]);
-    const reserved = validateConfig({ routes: [{ pool: 'web', max_body_size: '1m' }], upstreams });
-    assert.ok('problems' in reserved);
-    assert.deepEqual(reserved.problems, ['routes.0.max_body_size: not available in this version']);
+    const limited = validateConfig({ routes: [{ pool: 'web', max_body_size: '1m' }, { pool: 'web', match: { path: '/x' } }], upstreams, limits: { max_body_size: '2m' } });
+    assert.ok('config' in limited);
+    const lowered = buildRoutes(limited.config.routes, buildPools(limited.config.upstreams), limited.config.limits.max_body_size);
+    assert.deepEqual(lowered.routes.map((route) => [route.index, route.maxBodySize]), [[1, 2 * 1024 * 1024], [0, 1024 * 1024]],
+      'a route lowers the global body limit; without its own it has the global one');
   });
 
   it('warns of routes that an earlier one always takes', () => {

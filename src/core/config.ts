@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isLoopback, parseAddress, type Address } from './address.ts';
 import { MAX_DURATION_MS, parseDuration } from './duration.ts';
 import { parseRedisUrl } from './redis-url.ts';
+import { parseSize } from './size.ts';
 
 /**
  * The config file's schema. Data is validated here, at the boundary, and everything after
@@ -27,6 +28,15 @@ const addressOf = (options: { allowPortZero: boolean }) =>
     }
     return parsed;
   });
+const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const parsed = parseSize(value);
+  if ('error' in parsed) {
+    ctx.addIssue({ code: 'custom', message: parsed.error });
+    return z.NEVER;
+  }
+  return parsed.bytes;
+});
+
 const address = addressOf({ allowPortZero: false });
 /**
  * Where edgelb listens: an IP address or `localhost` (bound as 127.0.0.1). Listening sockets are
@@ -148,18 +158,28 @@ const listener = z.preprocess(
 const limits = z.strictObject({
   /** The whole request head must arrive within this (then 408 and the connection is closed). */
   client_header_timeout: duration.default(10_000),
+  /** The longest pause between two chunks of a request body (then 408; the upstream request is cancelled). */
+  client_body_timeout: duration.default(60_000),
+  /** An idle keep-alive client connection is closed after this. */
+  client_keepalive_timeout: duration.default(5_000),
   /** A TLS client that has not finished its handshake by then is disconnected. */
   tls_handshake_timeout: duration.default(10_000),
-  client_body_timeout: notBuilt,
-  client_keepalive_timeout: notBuilt,
-  max_header_size: notBuilt,
-  max_headers: notBuilt,
-  max_uri_length: notBuilt,
-  max_body_size: notBuilt,
+  /** The request line and headers together (then 431). */
+  max_header_size: size.default(16 * 1024),
+  /** Header fields in a request (then 431). */
+  max_headers: z.int().min(1).max(2_000, 'at most 2000').default(100),
+  /** The request target (then 414). */
+  max_uri_length: size.default(8 * 1024),
+  /** 0: no limit; else a larger request body gets 413, and nothing past the limit goes upstream. */
+  max_body_size: size.default(0),
   max_connections: notBuilt,
 })
   .refine((l) => l.client_header_timeout > 0, { message: 'must be greater than 0', path: ['client_header_timeout'] })
-  .refine((l) => l.tls_handshake_timeout > 0, { message: 'must be greater than 0', path: ['tls_handshake_timeout'] });
+  .refine((l) => l.client_body_timeout > 0, { message: 'must be greater than 0', path: ['client_body_timeout'] })
+  .refine((l) => l.client_keepalive_timeout > 0, { message: 'must be greater than 0', path: ['client_keepalive_timeout'] })
+  .refine((l) => l.tls_handshake_timeout > 0, { message: 'must be greater than 0', path: ['tls_handshake_timeout'] })
+  .refine((l) => l.max_header_size >= 1024, { message: 'must be at least 1k', path: ['max_header_size'] })
+  .refine((l) => l.max_uri_length >= 16, { message: 'must be at least 16', path: ['max_uri_length'] });
 
 /** A route's `match.host`: a name or IP, or `*.` and a name; no port (the port is ignored). */
 const HOST_PATTERN = /^(?:\*\.)?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?$|^\[[0-9A-Fa-f:.]+\]$/;
@@ -188,7 +208,8 @@ const route = z.strictObject({
   strip_prefix: z.boolean().default(false),
   /** Host header (and, with TLS, SNI) sent upstream on this route; overrides the pool's `host`. */
   host: z.string().regex(HOST_HEADER, 'must be a host name or IP, optionally with :port').optional(),
-  max_body_size: notBuilt,
+  /** Lower than `limits.max_body_size` for this route's requests (0: the global limit alone). */
+  max_body_size: size.default(0),
 });
 
 /** The admin listener (metrics, status, dashboard, draining); off unless configured. */
@@ -213,7 +234,10 @@ export const configSchema = z.strictObject({
   upgrade_sock: z.string().min(1).default('/tmp/edgelb.sock'),
   grace_period_seconds: z.number().nonnegative().max(MAX_DURATION_MS / 1000, 'at most 24 days').default(30),
   listen: z.array(listener).min(1, 'needs at least one address').default([{ host: '0.0.0.0', port: 8080, tls: undefined, h2: false }]),
-  limits: limits.default({ client_header_timeout: 10_000, tls_handshake_timeout: 10_000 }),
+  limits: limits.default({
+    client_header_timeout: 10_000, client_body_timeout: 60_000, client_keepalive_timeout: 5_000, tls_handshake_timeout: 10_000,
+    max_header_size: 16 * 1024, max_headers: 100, max_uri_length: 8 * 1024, max_body_size: 0,
+  }),
   /** Absent: every request goes to the first pool. */
   routes: z.array(route).min(1, 'needs at least one route (or leave routes out)').optional(),
   upstreams: z
@@ -256,12 +280,18 @@ export function validateConfig(input: unknown): { config: Config } | { problems:
   if (result.success) return { config: result.data };
   const problems: string[] = [];
   for (const issue of result.error.issues) {
-    const at = issue.path.map(String).join('.');
+    const at = issue.path.map(keySegment).join('.');
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) problems.push(`${at ? `${at}.` : ''}${key}: unknown key`);
+      for (const key of issue.keys) problems.push(`${at ? `${at}.` : ''}${keySegment(key)}: unknown key`);
     } else {
       problems.push(`${at || '(top level)'}: ${issue.message}`);
     }
   }
   return { problems };
+}
+
+/** A key as a problem line names it: plain when it is a plain name, quoted otherwise (`"a b"`). */
+function keySegment(key: PropertyKey): string {
+  const text = String(key);
+  return /^[A-Za-z0-9_*:-]+$/.test(text) ? text : JSON.stringify(text);
 }

@@ -4,12 +4,14 @@
  */
 export type ProxyErrorKind =
   | 'no_route' | 'no_healthy_peer' | 'upstream_busy' | 'upstream_timeout' | 'bad_gateway' | 'bad_request' | 'request_timeout'
-  | 'headers_too_large';
+  | 'body_too_large' | 'uri_too_long' | 'headers_too_large';
 
 const STATUS: Record<ProxyErrorKind, number> = {
   bad_request: 400,
   no_route: 404,
   request_timeout: 408,
+  body_too_large: 413,
+  uri_too_long: 414,
   headers_too_large: 431,
   bad_gateway: 502,
   no_healthy_peer: 503,

@@ -4,6 +4,8 @@ const REASON: Record<number, string> = {
   400: 'Bad Request',
   404: 'Not Found',
   408: 'Request Timeout',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
   431: 'Request Header Fields Too Large',
   502: 'Bad Gateway',
   503: 'Service Unavailable',

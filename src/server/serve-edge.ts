@@ -53,7 +53,7 @@ export interface FromPrimary {
 export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPrimary): Promise<RunningEdge> {
   const pools = fromPrimary.mirror?.pools ?? buildPools(config.upstreams);
   const upstreamTls = upstreamTlsByPool(pools);
-  const routes = buildRoutes(config.routes, pools);
+  const routes = buildRoutes(config.routes, pools, config.limits.max_body_size);
   const observabilityFor = await Observability.prepare(config, pools, log);
   let observability!: Observability;
   const watch = (store: HealthStore): ProbeEvents => {
@@ -63,7 +63,7 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
   const health = fromPrimary.mirror !== undefined ? fromPrimary.mirror.source(watch) : await startHealth(config, pools, log, upstreamTls, watch);
   const store = health.store;
   observability.metrics?.configReloaded(fromPrimary.reloads ?? 0);
-  const forwarder = new UndiciForwarder(pools, log, upstreamTls);
+  const forwarder = new UndiciForwarder(pools, log, config.limits, upstreamTls);
   const app = createBalancer({ routes, store, forwarder, log, observer: observability.observer });
   let listeners: NodeListeners;
   let admin: string | undefined;

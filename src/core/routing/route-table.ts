@@ -30,6 +30,8 @@ export interface Route {
   readonly stripPrefix: boolean;
   /** The Host header sent upstream on this route; overrides the pool's `host`. */
   readonly upstreamHost: string | undefined;
+  /** The largest request body this route takes, in bytes; 0: no limit. */
+  readonly maxBodySize: number;
 }
 
 /**

@@ -11,7 +11,7 @@ import { stopAccepting, sweepIdleConnectionsAfterGrace } from './graceful-close.
 import { clientErrorHandler, malformedRequestHandler } from './client-errors.ts';
 import type { NodeEnv } from './undici-forwarder.ts';
 import { ServerCertificates } from './server-certificates.ts';
-import { closeAllConnections, createTlsServer, type AnyRequestListener, type Http2Listener } from './tls-server.ts';
+import { closeAllConnections, createTlsServer, type AnyRequestListener, type Http2Listener, type HttpServerLimits } from './tls-server.ts';
 
 /** Where to listen: an address, and for TLS listeners their certificates and whether to offer h2. */
 export type ListenerSpec = Address & Partial<Pick<ListenerConfig, 'tls' | 'h2'>>;
@@ -114,11 +114,11 @@ function listen(
     autoCleanupIncoming: false,
     errorHandler: malformedRequestHandler(options.log),
   });
-  const timeouts = clientTimeouts(options.limits);
+  const limits = httpServerLimits(options.limits);
   const server = certificates === undefined
-    ? createServer(timeouts, listener)
+    ? createServer(limits, listener)
     : createTlsServer(certificates, address.h2 ?? false, listener as AnyRequestListener, {
-      ...timeouts, handshakeTimeout: options.limits.tls_handshake_timeout,
+      ...limits, handshakeTimeout: options.limits.tls_handshake_timeout, maxHeaderListPairs: Math.max(128, options.limits.max_headers + 4),
     }, options.log);
   server.timeout = options.clientIdleTimeoutMs;
   server.on('clientError', clientErrorHandler(options.log));
@@ -134,14 +134,20 @@ function listen(
 }
 
 /**
- * Node's deadlines for a client's request. A whole-request deadline would cut off large uploads,
- * so there is none; the idle timeout and the upstream read timeout bound the waits instead. The
- * header timeout must be given explicitly: left out, Node derives it from the request timeout and
- * a request timeout of 0 turns it off, which lets a client dribbling header lines hold a
- * connection for ever. Node checks the deadlines on an interval (30 s by default), which would
- * let a 10 s timeout run to 40 s; checking a few times per timeout keeps it close.
+ * Node's limits for a client's HTTP/1.1 requests. A whole-request deadline would cut off large
+ * uploads, so there is none; the idle timeout and the upstream read timeout bound the waits
+ * instead. The header timeout must be given explicitly: left out, Node derives it from the
+ * request timeout and a request timeout of 0 turns it off, which lets a client dribbling header
+ * lines hold a connection for ever. Node checks the deadlines on an interval (30 s by default),
+ * which would let a 10 s timeout run to 40 s; checking a few times per timeout keeps it close.
  */
-export function clientTimeouts(limits: LimitsConfig): { requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number } {
+export function httpServerLimits(limits: LimitsConfig): HttpServerLimits {
   const headersTimeout = limits.client_header_timeout;
-  return { requestTimeout: 0, headersTimeout, connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(headersTimeout / 4))) };
+  return {
+    requestTimeout: 0,
+    headersTimeout,
+    connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(headersTimeout / 4))),
+    keepAliveTimeout: limits.client_keepalive_timeout,
+    maxHeaderSize: limits.max_header_size,
+  };
 }

@@ -15,11 +15,18 @@ export class NodeRequest implements RoutedRequest {
   readonly path: string;
   readonly targetAuthority: string | undefined;
 
-  constructor(incoming: IncomingMessage) {
+  /** Throws a `ProxyError` for a request that is not to be proxied: unusable, or over a limit. */
+  constructor(incoming: IncomingMessage, limits: RequestLimits) {
     const method = incoming.method ?? 'GET';
-    const target = requestTarget(incoming.url);
+    const url = incoming.url ?? '';
+    if (url.length > limits.maxUriLength) throw new ProxyError('uri_too_long', `the request target is longer than ${limits.maxUriLength} bytes`);
+    // Node keeps at most 2,000 fields (the largest limit allowed) and drops the rest unseen.
+    if (incoming.rawHeaders.length > 2 * limits.maxHeaders && headerCount(incoming.rawHeaders) > limits.maxHeaders) {
+      throw new ProxyError('headers_too_large', `the request has more than ${limits.maxHeaders} header fields`);
+    }
+    const target = requestTarget(url);
     if (target === undefined || method === 'CONNECT') {
-      throw new ProxyError('bad_request', `cannot proxy ${method} ${incoming.url ?? ''}`);
+      throw new ProxyError('bad_request', `cannot proxy ${method} ${url}`);
     }
     this.incoming = incoming;
     this.method = method;
@@ -41,6 +48,19 @@ export class NodeRequest implements RoutedRequest {
     const value = this.incoming.headers[name];
     return typeof value === 'string' ? value : value?.join(', ');
   }
+}
+
+/** What a request may carry before it is refused (`limits` of the config). */
+export interface RequestLimits {
+  readonly maxUriLength: number;
+  readonly maxHeaders: number;
+}
+
+/** Header fields, not counting HTTP/2's pseudo-headers (`:path`, ...). */
+function headerCount(raw: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.charCodeAt(0) !== 58) count++;
+  return count;
 }
 
 function requestTarget(url: string | undefined): { path: string; authority?: string } | undefined {

@@ -1,17 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { describeError, type ProxyError } from '../../core/errors.ts';
+import { describeError, ProxyError } from '../../core/errors.ts';
 import type { Peer } from '../../core/peer.ts';
+import type { Route } from '../../core/routing/route-table.ts';
 import { Attempts, type AttemptRuntime } from '../attempts.ts';
 import type { RoutedExchange } from '../exchange.ts';
 import { downstreamResponseHeaders } from '../headers.ts';
 import type { ClientRequest } from './client-connection.ts';
-import { RequestBody } from './request-body.ts';
+import { RequestBody, type BodyLimits } from './request-body.ts';
 import { classifyUpstreamError } from './upstream-failure.ts';
 
 /** What a proxied request needs from the forwarder that runs it. */
 export interface ProxyRuntime extends AttemptRuntime {
   dispatcherFor(peer: Peer): Dispatcher;
+  bodyLimitsFor(route: Route): BodyLimits;
   readonly draining: boolean;
 }
 
@@ -75,7 +77,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
     // The first attempt starts as the request arrives; only retries need a clock reading.
     this.#attemptStartedAt = exchange.attempts === 1 ? exchange.startedAt : performance.now();
     const { path, method, headers, hasBody } = this.#request;
-    this.#body = hasBody ? new RequestBody(this.#incoming) : null;
+    this.#body = hasBody ? new RequestBody(this.#incoming, this.#runtime.bodyLimitsFor(exchange.route)) : null;
     this.#runtime.dispatcherFor(peer).dispatch({ path, method, headers, body: this.#body }, this);
   }
 
@@ -132,6 +134,12 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
       if (!this.#responded) exchange.status = 499;
       exchange.error = describeError(this.#abortedBy ?? error);
       this.#settled();
+      return;
+    }
+    // The client's body broke a limit (too large, stalled): the client's doing, not the peer's.
+    if (error instanceof ProxyError) {
+      this.#attempts.ended();
+      this.#settled(error);
       return;
     }
     if (this.#attempts.failed(classifyUpstreamError(error, this.#body?.started ?? false))) this.start();

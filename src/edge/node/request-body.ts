@@ -1,4 +1,14 @@
 import { Readable } from 'node:stream';
+import { ProxyError } from '../../core/errors.ts';
+import { bodyTooLarge } from '../body-limit.ts';
+
+/** How much of a client's body is let through, and how long it may pause. */
+export interface BodyLimits {
+  /** Bytes; 0: no limit. Past it the body fails with a 413 and nothing more goes upstream. */
+  readonly maxBytes: number;
+  /** The longest wait for the client's next chunk while the peer is ready for it (then 408). */
+  readonly stallMs: number;
+}
 
 /**
  * The client's request body as handed to undici. It starts reading the client only when undici
@@ -9,12 +19,16 @@ import { Readable } from 'node:stream';
  */
 export class RequestBody extends Readable {
   readonly #source: Readable;
+  readonly #limits: BodyLimits;
   #started = false;
   #received = 0;
+  /** Runs while edgelb waits for the client (not while the peer is slow to take what it has). */
+  #stall: NodeJS.Timeout | undefined;
 
-  constructor(source: Readable) {
+  constructor(source: Readable, limits: BodyLimits) {
     super();
     this.#source = source;
+    this.#limits = limits;
   }
 
   /** How many bytes of the client's body were handed on. */
@@ -28,6 +42,7 @@ export class RequestBody extends Readable {
   }
 
   override _read(): void {
+    this.#stall ??= setTimeout(this.#onStall, this.#limits.stallMs);
     if (this.#started) {
       this.#source.resume();
       return;
@@ -39,6 +54,7 @@ export class RequestBody extends Readable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#stopWaiting();
     this.#source.off('data', this.#onData);
     this.#source.off('end', this.#onEnd);
     this.#source.off('error', this.#onError);
@@ -47,12 +63,31 @@ export class RequestBody extends Readable {
 
   #onData = (chunk: Buffer): void => {
     this.#received += chunk.length;
-    if (!this.push(chunk)) this.#source.pause();
+    const { maxBytes } = this.#limits;
+    if (maxBytes > 0 && this.#received > maxBytes) {
+      this.destroy(bodyTooLarge(maxBytes));
+      return;
+    }
+    if (this.push(chunk)) this.#stall?.refresh();
+    else {
+      this.#source.pause();
+      this.#stopWaiting();
+    }
   };
 
   #onEnd = (): void => {
+    this.#stopWaiting();
     this.push(null);
   };
+
+  #onStall = (): void => {
+    this.destroy(new ProxyError('request_timeout', 'the request body stalled'));
+  };
+
+  #stopWaiting(): void {
+    clearTimeout(this.#stall);
+    this.#stall = undefined;
+  }
 
   #onError = (error: Error): void => {
     this.destroy(error);

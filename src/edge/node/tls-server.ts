@@ -10,12 +10,20 @@ export type AnyRequestListener = (
   outgoing: ServerResponse | Http2ServerResponse,
 ) => unknown;
 
-/** Node's HTTP/1.1 deadlines (see `clientTimeouts`) and the TLS handshake's. */
-export interface ClientTimeouts {
+/** Node's limits of HTTP/1.1 requests (see `httpServerLimits`). */
+export interface HttpServerLimits {
   readonly requestTimeout: number;
   readonly headersTimeout: number;
   readonly connectionsCheckingInterval: number;
+  readonly keepAliveTimeout: number;
+  readonly maxHeaderSize: number;
+}
+
+/** A TLS listener's limits: HTTP/1.1's, the handshake's, and HTTP/2's header count. */
+export interface TlsServerLimits extends HttpServerLimits {
   readonly handshakeTimeout: number;
+  /** Header fields an HTTP/2 request may carry, pseudo-headers included. */
+  readonly maxHeaderListPairs: number;
 }
 
 /** Streams one HTTP/2 client may have open at once (nginx allows 128; Node alone, unbounded). */
@@ -32,12 +40,18 @@ type TrackedServer = Http2Listener & { [OPEN_SOCKETS]?: Set<TLSSocket> };
  * default certificate replaces the server's own context, which clients without SNI get.
  */
 export function createTlsServer(
-  certificates: ServerCertificates, h2: boolean, listener: AnyRequestListener, timeouts: ClientTimeouts, log: Log,
+  certificates: ServerCertificates, h2: boolean, listener: AnyRequestListener, limits: TlsServerLimits, log: Log,
 ): HttpsServer | Http2Listener {
-  // The HTTP/1.1 timeouts apply to HTTP/1.1 over TLS, and on an h2 listener to its HTTP/1.1 fallback.
-  const options = { ...certificates.defaultOptions(), SNICallback: certificates.sniCallback, ...timeouts };
+  // The HTTP/1.1 limits apply to HTTP/1.1 over TLS, and on an h2 listener to its HTTP/1.1 fallback.
+  const { maxHeaderListPairs, ...http1 } = limits;
+  const options = { ...certificates.defaultOptions(), SNICallback: certificates.sniCallback, ...http1 };
   const server = h2
-    ? createSecureServer({ ...options, allowHTTP1: true, settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } }, listener)
+    ? createSecureServer({
+      ...options,
+      allowHTTP1: true,
+      maxHeaderListPairs,
+      settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: limits.maxHeaderSize },
+    }, listener)
     : createHttpsServer({ ...options, ALPNProtocols: ['http/1.1'] }, listener);
   certificates.onDefaultChange((defaults) => server.setSecureContext(defaults));
   // Node hands a failed handshake (including its timeout) on to `clientError`, whose answer is an

@@ -7,9 +7,12 @@ import { buildConnector, Pool as UndiciPool, type Dispatcher } from 'undici';
 import type { Log } from '../../core/log.ts';
 import type { Peer, Pool } from '../../core/peer.ts';
 import { upstreamServerName } from '../../core/server-name.ts';
-import { upstreamPath } from '../../core/routing/route-table.ts';
+import { upstreamPath, type Route } from '../../core/routing/route-table.ts';
 import type { RoutedExchange } from '../exchange.ts';
-import { NodeRequest } from './node-request.ts';
+import { NodeRequest, type RequestLimits } from './node-request.ts';
+import type { BodyLimits } from './request-body.ts';
+import { declaredBodyTooLarge } from '../body-limit.ts';
+import type { LimitsConfig } from '../../core/config.ts';
 import type { ErrorReply } from '../error-response.ts';
 import type { Forwarder, RequestOutcome } from '../forwarder.ts';
 import { ClientConnection } from './client-connection.ts';
@@ -41,9 +44,15 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
   readonly #capacity = new Map<Peer, number>();
   #draining = false;
 
+  readonly #limits: LimitsConfig;
+  readonly #requestLimits: RequestLimits;
+  readonly #bodyLimits = new Map<Route, BodyLimits>();
+
   /** `tlsByPool` holds the TLS settings of every pool with `tls: true`. */
-  constructor(pools: readonly Pool[], log: Log, tlsByPool: ReadonlyMap<string, PoolTls> = new Map()) {
+  constructor(pools: readonly Pool[], log: Log, limits: LimitsConfig, tlsByPool: ReadonlyMap<string, PoolTls> = new Map()) {
     this.log = log;
+    this.#limits = limits;
+    this.#requestLimits = { maxUriLength: limits.max_uri_length, maxHeaders: limits.max_headers };
     this.logPeers = log.isLevelEnabled('debug');
     for (const pool of pools) {
       const tls = tlsByPool.get(pool.name);
@@ -102,7 +111,13 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
    * chained per request on the way through Hono.
    */
   describe(context: Context<NodeEnv>): NodeRequest {
-    return new NodeRequest(context.env.incoming);
+    return new NodeRequest(context.env.incoming, this.#requestLimits);
+  }
+
+  bodyLimitsFor(route: Route): BodyLimits {
+    let limits = this.#bodyLimits.get(route);
+    if (limits === undefined) this.#bodyLimits.set(route, (limits = { maxBytes: route.maxBodySize, stallMs: this.#limits.client_body_timeout }));
+    return limits;
   }
 
   forward(context: Context<NodeEnv>, exchange: RoutedExchange, outcome: RequestOutcome): Response {
@@ -117,6 +132,13 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
       rewriteHost: route.upstreamHost ?? pool.config.host,
       targetAuthority: request.targetAuthority,
     });
+    const tooLarge = declaredBodyTooLarge(route, request);
+    if (tooLarge !== undefined) {
+      // Refused before anything goes upstream; the body is not read, so the connection ends.
+      outgoing.shouldKeepAlive = false;
+      sendReply(outgoing, outcome.failed(exchange, tooLarge), method === 'HEAD');
+      return RESPONSE_ALREADY_SENT;
+    }
     const path = upstreamPath(route, request.path);
     // An HTTP/2 stream shares its connection with others: it is aborted on its own, and its body
     // needs no length header (it ends with the stream).

@@ -36,7 +36,7 @@ function build(env: WorkersBindings): Edge | ConfigError {
     });
     const store = reader ?? new MemoryHealthStore(pools);
     if (reader === undefined) log.warn({}, 'no redis configured: every peer is served and only retries skip dead ones');
-    const routes = buildRoutes(config.routes, pools);
+    const routes = buildRoutes(config.routes, pools, config.limits.max_body_size);
     for (const warning of shadowedRouteWarnings(routes)) log.warn({ warning }, 'a route never matches');
     const app = createBalancer({ routes, store, forwarder: new FetchForwarder(log), log });
     return reader === undefined ? { app, store } : { app, store, reader };

@@ -7,6 +7,7 @@ import type { Forwarder, RequestOutcome } from '../forwarder.ts';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from '../headers.ts';
 import type { AttemptFailure } from '../attempt-failure.ts';
 import { Attempts, type AttemptRuntime } from '../attempts.ts';
+import { declaredBodyTooLarge } from '../body-limit.ts';
 import { PeerStats } from '../peer-stats.ts';
 
 /**
@@ -55,6 +56,8 @@ export class FetchForwarder implements Forwarder, AttemptRuntime {
   }
 
   async #forward(context: Context<Env>, exchange: RoutedExchange): Promise<Response> {
+    const tooLarge = declaredBodyTooLarge(exchange.route, exchange.request);
+    if (tooLarge !== undefined) throw tooLarge;
     const request = context.req.raw;
     const url = new URL(request.url);
     const { pool, route } = exchange;
