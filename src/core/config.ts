@@ -10,32 +10,24 @@ import { parseSize } from './size.ts';
  * never silently falls back to a default.
  */
 
-const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  const parsed = parseDuration(value);
-  if ('error' in parsed) {
-    ctx.addIssue({ code: 'custom', message: parsed.error });
-    return z.NEVER;
-  }
-  return parsed.ms;
-});
-
-const addressOf = (options: { allowPortZero: boolean }) =>
-  z.string().transform((text, ctx): Address => {
-    const parsed = parseAddress(text, options);
-    if ('error' in parsed) {
+/**
+ * A transform that reads a value with `parse`, which either returns what it read or says why
+ * it cannot; the reason becomes the problem line of the key.
+ */
+function readWith<I, T>(parse: (input: I) => T | { error: string }) {
+  return (input: I, ctx: z.RefinementCtx): T => {
+    const parsed = parse(input);
+    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed) {
       ctx.addIssue({ code: 'custom', message: parsed.error });
       return z.NEVER;
     }
-    return parsed;
-  });
-const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  const parsed = parseSize(value);
-  if ('error' in parsed) {
-    ctx.addIssue({ code: 'custom', message: parsed.error });
-    return z.NEVER;
-  }
-  return parsed.bytes;
-});
+    return parsed as T;
+  };
+}
+
+const duration = z.union([z.number(), z.string()]).transform(readWith(parseDuration)).transform((parsed) => parsed.ms);
+const size = z.union([z.number(), z.string()]).transform(readWith(parseSize)).transform((parsed) => parsed.bytes);
+const addressOf = (options: { allowPortZero: boolean }) => z.string().transform(readWith((text: string) => parseAddress(text, options)));
 
 const address = addressOf({ allowPortZero: false });
 /**
@@ -47,14 +39,8 @@ const listenAddress = addressOf({ allowPortZero: true }).refine(
   'must be an IP address or localhost, not a host name',
 );
 
-const redisUrl = z.string().transform((text, ctx) => {
-  const parsed = parseRedisUrl(text);
-  if ('error' in parsed) {
-    ctx.addIssue({ code: 'custom', message: parsed.error });
-    return z.NEVER;
-  }
-  return text;
-});
+/** Kept as written: each process parses it where it connects. */
+const redisUrl = z.string().superRefine((text, ctx) => void readWith(parseRedisUrl)(text, ctx));
 
 /** A Host header value: a name or IP, optionally with a port (no spaces or control characters). */
 const HOST_HEADER = /^(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
