@@ -69,6 +69,15 @@ upstreams:
     ]);
   });
 
+  it('-t names the file when YAML aliases would expand without bound', async () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [i, name] of ['b', 'c', 'd', 'e', 'f'].entries()) levels.push(`${name}: &${name} [${Array(9).fill(`*${'abcde'[i]}`).join(', ')}]`);
+    const file = configFile(`${levels.join('\n')}\nupstreams: *f\n`);
+    const result = await runEdgelb(['-t', '-c', file]);
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, `edgelb: ${file}: invalid config\n  YAML: Excessive alias count indicates a resource exhaustion attack\n`);
+  });
+
   it('-t refuses a host name as a listen address, naming the key', async () => {
     const result = await runEdgelb(['-t', '-c', configFile('listen: ["app.example:8080"]\nadmin: { listen: "admin.example:9900", token: "0123456789abcdef" }\nupstreams:\n  web:\n    peers: ["127.0.0.1:9"]\n')]);
     assert.equal(result.code, 1);

@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { TestCa, type CertFiles } from './support/certs.ts';
 import { holdOpen } from './support/hostile.ts';
+import { rawExchange } from './support/http.ts';
 import { rawRequest } from './support/raw-request.ts';
 import { killAll, startEdgelbCommand, startUpstream, type LogLine, type Upstream } from './support/processes.ts';
 import { waitFor } from './support/wait-for.ts';
@@ -110,6 +111,18 @@ describe('hostile clients', () => {
       assert.ok(heldMs < 4_000, `closed soon after the 1 s header timeout, held ${Math.round(heldMs)} ms`);
     }
     assertSameWorker(lb);
+    await lb.kill();
+  });
+
+  it('refuses targets with a fragment or dot-segments (400), forwarding nothing; dots inside names pass', async () => {
+    const lb = await start({ listen: ['127.0.0.1:0'], upstreams: { web: { peers: [upstream.address] } } });
+    const before = await upstream.stats();
+    const ask = (target: string) => rawExchange(lb.ports[0]!, `GET ${target} HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n`);
+    for (const target of ['/public/../admin', '/a/./b', '/..', '/a/%2E%2e/b', '/a/%2e?x', '/a#frag', 'http://example.com/a/../b']) {
+      assert.match(await ask(target), /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*fragment or a dot-segment/, target);
+    }
+    assert.equal((await upstream.stats()).connections, before.connections, 'nothing reached the peer');
+    for (const target of ['/.well-known/x', '/a/..b/c', '/a.b/c', '/v1.2/x?q=..', '/login?next=/../home']) assert.match(await ask(target), /^HTTP\/1\.1 200 OK\r\n/, target);
     await lb.kill();
   });
 

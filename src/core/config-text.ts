@@ -11,7 +11,14 @@ export function parseConfigText(text: string, source: string): Config {
   if (document.errors.length > 0) {
     throw new ConfigError(document.errors.map((error) => `YAML: ${error.message.split('\n')[0]}`), source);
   }
-  const result = validateConfig(document.toJS());
+  let data: unknown;
+  try {
+    data = document.toJS();
+  } catch (error) {
+    // The yaml library refuses documents whose aliases would expand without bound (a "billion laughs").
+    throw new ConfigError([`YAML: ${error instanceof Error ? error.message : String(error)}`], source);
+  }
+  const result = validateConfig(data);
   if ('problems' in result) throw new ConfigError(result.problems, source);
   return result.config;
 }

@@ -24,6 +24,7 @@ export class NodeRequest implements RoutedRequest {
     if (incoming.rawHeaders.length > 2 * limits.maxHeaders && headerCount(incoming.rawHeaders) > limits.maxHeaders) {
       throw new ProxyError('headers_too_large', `the request has more than ${limits.maxHeaders} header fields`);
     }
+    if (unsafeTarget(url)) throw new ProxyError('bad_request', 'the request target has a fragment or a dot-segment ("/./", "/../")');
     const target = requestTarget(url);
     if (target === undefined || method === 'CONNECT') {
       throw new ProxyError('bad_request', `cannot proxy ${method} ${url}`);
@@ -61,6 +62,22 @@ function headerCount(raw: readonly string[]): number {
   let count = 0;
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.charCodeAt(0) !== 58) count++;
   return count;
+}
+
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
+
+/**
+ * A target with a fragment (never sent by a conforming client) or with dot-segments: routing
+ * matches the path as written, so `/public/../admin` would be routed as `/public` and then
+ * resolved by the peer as `/admin`. Refused as nginx and HAProxy refuse them; encoded dots
+ * (`%2e`) count, since peers decode them.
+ */
+function unsafeTarget(url: string): boolean {
+  if (url.includes('#')) return true;
+  if (!url.includes('/.') && !url.includes('%')) return false;
+  // Only the path: a query may carry anything (`?next=/../home`).
+  const query = url.indexOf('?');
+  return DOT_SEGMENT.test(query < 0 ? url : url.slice(0, query));
 }
 
 function requestTarget(url: string | undefined): { path: string; authority?: string } | undefined {
