@@ -86,7 +86,7 @@ export function upstreamRequestHeaders(raw: readonly string[], facts: Forwarding
     host = authority;
   }
   host = facts.targetAuthority ?? host;
-  // Without any Host (HTTP/1.0) undici names the peer itself.
+  // Without any Host (an HTTP/2 request may carry neither) undici names the peer itself.
   const upstreamHost = facts.rewriteHost ?? host;
   if (upstreamHost !== undefined) out.push('host', upstreamHost);
   out.push(
