@@ -126,6 +126,43 @@ describe('hostile clients', () => {
     await lb.kill();
   });
 
+  it('answers every ambiguous framing form of the smuggling corpus with 400, and the peer receives nothing', async () => {
+    const lb = await start({ listen: ['127.0.0.1:0'], upstreams: { web: { peers: [upstream.address] } } });
+    const host = 'Host: example.com\r\n';
+    // Ambiguities in the head: refused before anything is forwarded.
+    const inTheHead: Record<string, string> = {
+      'Content-Length and Transfer-Encoding': `POST / HTTP/1.1\r\n${host}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+      'two differing Content-Length': `POST / HTTP/1.1\r\n${host}Content-Length: 4\r\nContent-Length: 5\r\n\r\nabcde`,
+      'a Content-Length list': `POST / HTTP/1.1\r\n${host}Content-Length: 4, 5\r\n\r\nabcde`,
+      'a signed Content-Length': `POST / HTTP/1.1\r\n${host}Content-Length: +4\r\n\r\nabcd`,
+      'a negative Content-Length': `POST / HTTP/1.1\r\n${host}Content-Length: -1\r\n\r\n`,
+      'Transfer-Encoding: xchunked': `POST / HTTP/1.1\r\n${host}Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n`,
+      'Transfer-Encoding: chunked, identity': `POST / HTTP/1.1\r\n${host}Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n`,
+      'a space before the colon': `POST / HTTP/1.1\r\n${host}Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n`,
+      'a vertical tab in the value': `POST / HTTP/1.1\r\n${host}Transfer-Encoding:\x0bchunked\r\n\r\n0\r\n\r\n`,
+      'a folded header line': `POST / HTTP/1.1\r\n${host}Transfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n`,
+      'bare LF line ends': `POST / HTTP/1.1\n${host.replace('\r\n', '\n')}Content-Length: 0\n\n`,
+      'a bare CR': `GET / HTTP/1.1\r${host}\r\n`,
+      'a NUL in a value': `GET / HTTP/1.1\r\n${host}X-A: a\x00b\r\n\r\n`,
+      'a space in a name': `GET / HTTP/1.1\r\n${host}X A: b\r\n\r\n`,
+      'two Host headers': `GET / HTTP/1.1\r\n${host}Host: other.example\r\n\r\n`,
+      'HTTP/1.1 without Host': 'GET / HTTP/1.1\r\n\r\n',
+      'an unknown version': `GET / HTTP/1.2x\r\n${host}\r\n`,
+    };
+    const before = await upstream.stats();
+    for (const [form, text] of Object.entries(inTheHead)) {
+      assert.match(await rawExchange(lb.ports[0]!, text), /^HTTP\/1\.1 400 Bad Request\r\n/, form);
+    }
+    assert.equal((await upstream.stats()).connections, before.connections, 'no request of the corpus reached the peer');
+    // Malformed chunks are found in the body, after the request went upstream: still a 400.
+    for (const chunk of ['4x\r\nabcd\r\n0\r\n\r\n', '4\nabcd\r\n0\r\n\r\n']) {
+      const text = `POST /upload HTTP/1.1\r\n${host}Transfer-Encoding: chunked\r\n\r\n${chunk}`;
+      assert.match(await rawExchange(lb.ports[0]!, text), /^HTTP\/1\.1 400 Bad Request\r\n/, JSON.stringify(chunk));
+    }
+    assertSameWorker(lb);
+    await lb.kill();
+  });
+
   it('closes TLS connections that do not finish their handshake', async () => {
     const lb = await start({
       listen: [{ addr: '127.0.0.1:0', tls: cert }, { addr: '127.0.0.1:0', tls: cert, h2: true }],
