@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
@@ -66,6 +67,21 @@ describe('access log', () => {
       return lines.length === 3 && lines;
     });
     assert.equal(new Set(others.map((l) => l.requestId)).size, 3);
+  });
+
+  it('logs pipelined requests whose client left, the one running and the ones waiting behind it, as 499', async () => {
+    const slow = await startUpstream('slow');
+    const file = logFile();
+    const lb = await startEdgelb({ access_log: file, upstreams: { web: { peers: [slow.address] } } });
+    const socket = connect(lb.port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write(['p-0', 'p-1', 'p-2'].map((id) => `GET /slow?ms=5000 HTTP/1.1\r\nHost: h\r\nX-Request-Id: ${id}\r\n\r\n`).join(''));
+    await waitFor('the first request to reach the peer', async () => (await slow.stats()).slowPending === 1);
+    socket.destroy();
+    const lines = await Promise.all(['p-0', 'p-1', 'p-2'].map((id) => lineFor(file, id)));
+    assert.deepEqual(lines.map((line) => line.status), [499, 499, 499]);
+    assert.equal(lines[0]!.peer, slow.address, 'the running one had gone to the peer');
+    assert.deepEqual([lines[1]!.peer, lines[2]!.peer], [undefined, undefined], 'the waiting ones never did');
   });
 
   it('logs retries, and failures with their status and reason (502, 503)', async () => {

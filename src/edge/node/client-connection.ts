@@ -17,8 +17,9 @@ const CLIENT_GONE = Object.freeze(new Error('the client closed the connection'))
  * connection carrying thousands of requests open as many upstream connections. So they run one
  * after another, as nginx and HAProxy serve them: the next starts when the one before has ended,
  * and while requests wait the socket is not read, which bounds how many can pile up to what one
- * read brought. One `close` listener per connection aborts what runs and drops what waits, which
- * costs far less than a listener or an AbortController per request.
+ * read brought. One `close` listener per connection aborts what runs and what waits (each is
+ * recorded as ended by a gone client), which costs far less than a listener or an
+ * AbortController per request.
  */
 export class ClientConnection {
   readonly #side: ClientSide;
@@ -32,9 +33,10 @@ export class ClientConnection {
     this.#side = side;
     side.once('close', () => {
       this.#closed = true;
-      this.#waiting.length = 0;
-      this.#running?.abort(CLIENT_GONE);
+      const gone = [this.#running, ...this.#waiting];
       this.#running = undefined;
+      this.#waiting.length = 0;
+      for (const request of gone) request?.abort(CLIENT_GONE);
     });
   }
 

@@ -84,7 +84,14 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
   /** The client went away: stop the upstream request too. */
   abort(reason: Error): void {
     this.#abortedBy = reason;
-    this.#controller?.abort(reason);
+    if (this.#exchange.attempts > 0) {
+      this.#controller?.abort(reason);
+      return;
+    }
+    // Never started (it waited behind others on its connection): over, with nobody to answer.
+    this.#exchange.status = 499;
+    this.#exchange.error = describeError(reason);
+    this.#settled();
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
