@@ -18,17 +18,18 @@ export interface RequestOutcome {
 export interface Forwarder<E extends Env = Env> {
   /**
    * What routing needs of the request, read from the runtime's own request object; throws a
-   * `bad_request` `ProxyError` for a request that cannot be proxied (its target is unusable).
+   * `ProxyError` for a request that is not to be proxied (its target is unusable, or it is over
+   * a limit: `bad_request`, `uri_too_long`, `headers_too_large`).
    */
   describe(context: Context<E>): RoutedRequest;
 
   /**
-   * Tries `exchange.candidates` in order, moving on only when a retry cannot duplicate work (the
-   * connection failed before anything was sent, or an idempotent request lost its connection)
-   * and at most `pool.retries` times. Returns the response for Hono to return, or a promise of
-   * it; a runtime that writes its responses itself returns at once. A failure while nothing has
-   * reached the client goes to `outcome.failed`, and the forwarder sends its reply; one found
-   * before the request could start may be thrown instead.
+   * Makes the request's attempts as `Attempts` (src/edge/attempts.ts) walks the candidates and
+   * decides on retries, reporting each attempt's failure in the runtime's own terms. Returns the
+   * response for Hono to return, or a promise of it; a runtime that writes its responses itself
+   * returns at once. A failure while nothing has reached the client goes to `outcome.failed`,
+   * and the forwarder sends its reply; one found before the request could start may be thrown
+   * instead.
    */
   forward(context: Context<E>, exchange: RoutedExchange, outcome: RequestOutcome): Response | Promise<Response>;
 }

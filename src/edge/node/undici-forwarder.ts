@@ -4,21 +4,21 @@ import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 import { buildConnector, Pool as UndiciPool, type Dispatcher } from 'undici';
+import type { LimitsConfig } from '../../core/config.ts';
 import type { Log } from '../../core/log.ts';
 import type { Peer, Pool } from '../../core/peer.ts';
-import { upstreamServerName } from '../../core/server-name.ts';
 import { upstreamPath, type Route } from '../../core/routing/route-table.ts';
-import type { RoutedExchange } from '../exchange.ts';
-import { NodeRequest, type RequestLimits } from './node-request.ts';
-import type { BodyLimits } from './request-body.ts';
+import { upstreamServerName } from '../../core/server-name.ts';
 import { declaredBodyTooLarge } from '../body-limit.ts';
-import type { LimitsConfig } from '../../core/config.ts';
 import type { ErrorReply } from '../error-response.ts';
+import type { RoutedExchange } from '../exchange.ts';
 import type { Forwarder, RequestOutcome } from '../forwarder.ts';
-import { ClientConnection } from './client-connection.ts';
-import { PeerStats } from '../peer-stats.ts';
 import { upstreamRequestHeaders } from '../headers.ts';
+import { PeerStats } from '../peer-stats.ts';
+import { ClientConnection } from './client-connection.ts';
+import { NodeRequest, type RequestLimits } from './node-request.ts';
 import { ProxiedRequest, type ProxyRuntime } from './proxied-request.ts';
+import type { BodyLimits } from './request-body.ts';
 
 export type NodeEnv = { Bindings: HttpBindings };
 
@@ -43,15 +43,15 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
   /** Requests each peer may have sent or waiting for a connection; past it the peer is full. */
   readonly #capacity = new Map<Peer, number>();
   #draining = false;
-
-  readonly #limits: LimitsConfig;
   readonly #requestLimits: RequestLimits;
+  /** `limits.client_body_timeout`; the rest of each route's body limits is its own. */
+  readonly #bodyStallMs: number;
   readonly #bodyLimits = new Map<Route, BodyLimits>();
 
   /** `tlsByPool` holds the TLS settings of every pool with `tls: true`. */
   constructor(pools: readonly Pool[], log: Log, limits: LimitsConfig, tlsByPool: ReadonlyMap<string, PoolTls> = new Map()) {
     this.log = log;
-    this.#limits = limits;
+    this.#bodyStallMs = limits.client_body_timeout;
     this.#requestLimits = { maxUriLength: limits.max_uri_length, maxHeaders: limits.max_headers };
     this.logPeers = log.isLevelEnabled('debug');
     for (const pool of pools) {
@@ -105,33 +105,26 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
     await Promise.all([...this.#dispatchers.values()].map((dispatcher) => (force ? dispatcher.destroy() : dispatcher.close())));
   }
 
-  /**
-   * Starts the request and returns at once: the proxied request writes the answer (the peer's,
-   * or the balancer's error reply) to the Node response itself, so no promise is made, awaited or
-   * chained per request on the way through Hono.
-   */
   describe(context: Context<NodeEnv>): NodeRequest {
     return new NodeRequest(context.env.incoming, this.#requestLimits);
   }
 
   bodyLimitsFor(route: Route): BodyLimits {
     let limits = this.#bodyLimits.get(route);
-    if (limits === undefined) this.#bodyLimits.set(route, (limits = { maxBytes: route.maxBodySize, stallMs: this.#limits.client_body_timeout }));
+    if (limits === undefined) this.#bodyLimits.set(route, (limits = { maxBytes: route.maxBodySize, stallMs: this.#bodyStallMs }));
     return limits;
   }
 
+  /**
+   * Starts the request and returns at once: the proxied request writes the answer (the peer's,
+   * or the balancer's error reply) to the Node response itself, so no promise is made, awaited or
+   * chained per request on the way through Hono.
+   */
   forward(context: Context<NodeEnv>, exchange: RoutedExchange, outcome: RequestOutcome): Response {
     const { incoming, outgoing } = context.env;
     const { route, pool } = exchange;
     const request = exchange.request as NodeRequest;
     const { method } = request;
-    if (this.#draining) outgoing.shouldKeepAlive = false;
-    const headers = upstreamRequestHeaders(incoming.rawHeaders, {
-      clientIp: request.clientAddress,
-      proto: (incoming.socket as TLSSocket).encrypted ? 'https' : 'http',
-      rewriteHost: route.upstreamHost ?? pool.config.host,
-      targetAuthority: request.targetAuthority,
-    });
     const tooLarge = declaredBodyTooLarge(route, request);
     if (tooLarge !== undefined) {
       // Refused before anything goes upstream; the body is not read, so the connection ends.
@@ -139,6 +132,13 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
       sendReply(outgoing, outcome.failed(exchange, tooLarge), method === 'HEAD');
       return RESPONSE_ALREADY_SENT;
     }
+    if (this.#draining) outgoing.shouldKeepAlive = false;
+    const headers = upstreamRequestHeaders(incoming.rawHeaders, {
+      clientIp: request.clientAddress,
+      proto: (incoming.socket as TLSSocket).encrypted ? 'https' : 'http',
+      rewriteHost: route.upstreamHost ?? pool.config.host,
+      targetAuthority: request.targetAuthority,
+    });
     const path = upstreamPath(route, request.path);
     // An HTTP/2 stream shares its connection with others: it is aborted on its own, and its body
     // needs no length header (it ends with the stream).

@@ -11,8 +11,8 @@ import { declaredBodyTooLarge } from '../body-limit.ts';
 import { PeerStats } from '../peer-stats.ts';
 
 /**
- * The forwarder for edge runtimes: `fetch()` to each peer. The header rules, retries and error
- * kinds are the undici forwarder's; what the runtime decides on its own differs (see README,
+ * The forwarder for edge runtimes: `fetch()` to each peer. The header rules, the attempt driver
+ * and the error kinds are the undici forwarder's; what the runtime decides on its own differs (see README,
  * "On Cloudflare Workers"): it sets the `Host` of the upstream request from the peer's URL, and
  * a request body is a stream that one attempt consumes, so requests with a body are not retried.
  */
