@@ -127,12 +127,12 @@ describe('sizes and limits in the config', () => {
     assert.deepEqual(['16k', '10M', '1g', '512', 0, '2kb'].map((value) => parseSize(value)), [
       { bytes: 16384 }, { bytes: 10485760 }, { bytes: 1073741824 }, { bytes: 512 }, { bytes: 0 }, { bytes: 2048 },
     ]);
-    const result = validateConfig({ upstreams: { p: { peers: ['127.0.0.1:1'] } }, limits: { max_body_size: 'lots', max_headers: 0, max_connections: 10 } });
+    const result = validateConfig({ upstreams: { p: { peers: ['127.0.0.1:1'] } }, limits: { max_body_size: 'lots', max_headers: 0, max_connections: 0 } });
     assert.ok('problems' in result);
     assert.deepEqual(result.problems, [
       'limits.max_headers: Too small: expected number to be >=1',
       'limits.max_body_size: "lots" is not a size (use e.g. "16k", "10m", "1g" or bytes)',
-      'limits.max_connections: not available in this version',
+      'limits.max_connections: Too small: expected number to be >=1',
     ]);
   });
 });

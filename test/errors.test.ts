@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect, createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { killAll, startEdgelb, startUpstream } from './support/processes.ts';
 import { rawExchange } from './support/http.ts';
@@ -146,6 +146,42 @@ describe('error responses', () => {
       assert.equal(res.status, 502);
     } finally {
       peer.close();
+    }
+  });
+  it('answers 502 when the peer\'s body is broken from its first byte (a chunk size that overflows)', async () => {
+    const peer = await startRawPeer('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nabc\r\n');
+    try {
+      const port = (peer.address() as { port: number }).port;
+      const lb = await startEdgelb({ upstreams: { web: { peers: [`127.0.0.1:${port}`] } } });
+      assert.match(await rawExchange(lb.port, 'GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 502 Bad Gateway\r\n/);
+    } finally {
+      peer.close();
+    }
+  });
+
+  it('passes a response head on at once when its body comes later (server-sent events)', async () => {
+    // The head alone now, the event in 5 s: the client must see the head long before the event.
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => socket.once('data', () => {
+      sockets.add(socket);
+      socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n');
+      const timer = setTimeout(() => socket.end('b\r\ndata: one\n\n\r\n0\r\n\r\n'), 5_000);
+      socket.once('close', () => clearTimeout(timer));
+    }));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const lb = await startEdgelb({ upstreams: { web: { peers: [`127.0.0.1:${port}`] } } });
+      const started = performance.now();
+      const controller = new AbortController();
+      const res = await fetch(`${lb.url}/events`, { signal: controller.signal });
+      const headMs = performance.now() - started;
+      assert.equal(res.headers.get('content-type'), 'text/event-stream');
+      assert.ok(headMs < 2_500, `the head arrived after ${Math.round(headMs)} ms, not with the event 5 s later`);
+      controller.abort();
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      server.close();
     }
   });
 });

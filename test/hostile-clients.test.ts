@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { TestCa, type CertFiles } from './support/certs.ts';
+import { ERROR, getRequest, RawH2 } from './support/h2-frames.ts';
 import { holdOpen } from './support/hostile.ts';
 import { rawExchange } from './support/http.ts';
 import { rawRequest } from './support/raw-request.ts';
@@ -179,4 +180,84 @@ describe('hostile clients', () => {
     assertSameWorker(lb);
     await lb.kill();
   });
+  it('HTTP/2: streams past the 128 allowed are refused (REFUSED_STREAM), the connection and the others carry on', async () => {
+    const lb = await start({ listen: [{ addr: '127.0.0.1:0', tls: cert, h2: true }], upstreams: { web: { peers: [upstream.address] } } });
+    const h2 = await RawH2.open(lb.ports[0]!);
+    // Sent before the client could acknowledge the server's SETTINGS, as a real client's first
+    // flight is: the streams past the limit it has not seen yet must be refused, not fatal.
+    for (let i = 0; i < 200; i++) h2.send(getRequest(1 + 2 * i, 'example.com', '/slow?ms=300'));
+    await h2.until('an answer or a reset for every stream', () => h2.answered().size + h2.resets().size >= 200);
+    assert.equal(h2.answered().size, 128);
+    assert.deepEqual([...new Set(h2.resets().values())], [ERROR.REFUSED_STREAM]);
+    assert.equal(h2.resets().size, 72);
+    assert.equal(h2.goaway(), undefined, 'the connection stays up');
+    await h2.ping();
+    h2.send(getRequest(401, 'example.com', '/after'));
+    await h2.until('the next stream to be answered', () => h2.answered().has(401));
+
+    // A client that goes past the limit it has acknowledged breaks the protocol: it loses the
+    // connection (GOAWAY), and nobody else notices.
+    h2.send(Buffer.concat(Array.from({ length: 200 }, (_, i) => getRequest(403 + 2 * i, 'example.com', '/slow?ms=300'))));
+    await h2.until('a GOAWAY', () => h2.goaway() !== undefined);
+    assert.equal(h2.goaway()!.payload.readUInt32BE(4), ERROR.PROTOCOL_ERROR);
+    h2.close();
+    const other = await RawH2.open(lb.ports[0]!);
+    other.send(getRequest(1, 'example.com', '/other'));
+    await other.until('another client to be answered', () => other.answered().has(1));
+    other.close();
+    assertSameWorker(lb);
+    await lb.kill();
+  });
+
+  it('HTTP/2: a header field with a forbidden character never reaches the peer', async () => {
+    const lb = await start({ listen: [{ addr: '127.0.0.1:0', tls: cert, h2: true }], upstreams: { web: { peers: [upstream.address] } } });
+    const h2 = await RawH2.open(lb.ports[0]!);
+    await h2.ping();
+    const fields: [string, string][] = [['x-bad', 'a\x00b'], ['x-bad', 'a\rb'], ['x-bad', 'a\nb'], ['x-bad', ' lead'], ['x-bad', 'trail '], ['x bad', 'v'], ['X-Bad', 'v'], ['x-bad:', 'v']];
+    fields.forEach((field, i) => h2.send(getRequest(1 + 2 * i, 'example.com', '/echo', [field, ['x-good', 'kept']])));
+    await h2.until('every stream to end', () => fields.every((_, i) => h2.resets().has(1 + 2 * i) || /\}\s*$/.test(h2.body(1 + 2 * i))));
+    for (const [i, field] of fields.entries()) {
+      const stream = 1 + 2 * i;
+      if (h2.resets().has(stream)) continue;
+      const seen = (JSON.parse(h2.body(stream)) as { rawHeaders: string[] }).rawHeaders.map((item) => item.toLowerCase());
+      assert.ok(seen.includes('x-good'), `${JSON.stringify(field)}: the request was forwarded`);
+      assert.ok(!seen.some((item) => item.startsWith('x-bad') || item.startsWith('x bad')), `${JSON.stringify(field)}: the bad field is not forwarded`);
+    }
+    h2.close();
+    assertSameWorker(lb);
+    await lb.kill();
+  });
+  it('never reuses the upstream connection of a request whose chunked body turned out malformed', async () => {
+    // A peer that records what each connection carried and answers each request head with "ok".
+    const carried: string[] = [];
+    const peer = createServer((socket) => {
+      const index = carried.push('') - 1;
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => {
+        carried[index] += chunk;
+        for (const _ of chunk.matchAll(/^(?:GET|POST) /gm)) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    try {
+      const lb = await start({ listen: ['127.0.0.1:0'], upstreams: { web: { peers: [`127.0.0.1:${(peer.address() as AddressInfo).port}`], health_check: { interval: '60s' } } } });
+      const ask = (text: string) => rawExchange(lb.ports[0]!, text);
+      assert.match(await ask('GET /first HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 200 OK\r\n/);
+      const malformed = 'POST /upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\nZZ\r\nGET /smuggled HTTP/1.1\r\n\r\n';
+      assert.match(await ask(malformed), /^HTTP\/1\.1 400 Bad Request\r\n/);
+      for (const path of ['/next', '/after']) assert.match(await ask(`GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 200 OK\r\n/);
+      const all = carried.join('');
+      assert.ok(!all.includes('/smuggled'), 'nothing after the malformed chunk went upstream');
+      for (const text of carried.filter((t) => t.includes('POST /upload'))) {
+        assert.ok(!/POST \/upload[\s\S]*(?:GET|POST) \//.test(text), `no request followed the broken one on its connection: ${JSON.stringify(text)}`);
+      }
+      assert.ok(all.includes('GET /next') && all.includes('GET /after'));
+      assertSameWorker(lb);
+      await lb.kill();
+    } finally {
+      peer.close();
+    }
+  });
+
 });

@@ -46,8 +46,6 @@ const redisUrl = z.string().superRefine((text, ctx) => void readWith(parseRedisU
 const HOST_HEADER = /^(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 /** A request target for health checks: visible ASCII only, as it goes on the request line. */
 const REQUEST_PATH = /^\/[\x21-\x7e]*$/;
-/** A key the design reserves but this version does not implement: refused, never ignored. */
-const notBuilt = z.unknown().refine(() => false, 'not available in this version').optional();
 /** A Redis key prefix: printable and short, as it starts every key and channel name. */
 const REDIS_PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -139,7 +137,7 @@ const listener = z.preprocess(
 
 /**
  * Protection from slow and hostile clients, for every listener. The defaults suit a public
- * listener; the keys not built yet are refused by name.
+ * listener.
  */
 const limits = z.strictObject({
   /** The whole request head must arrive within this (then 408 and the connection is closed). */
@@ -158,7 +156,8 @@ const limits = z.strictObject({
   max_uri_length: size.default(8 * 1024),
   /** 0: no limit; else a larger request body gets 413, and nothing past the limit goes upstream. */
   max_body_size: size.default(0),
-  max_connections: notBuilt,
+  /** Client connections one worker serves at once; past it new ones wait, unread (see README). */
+  max_connections: z.int().min(1).default(10_000),
 })
   .refine((l) => l.client_header_timeout > 0, { message: 'must be greater than 0', path: ['client_header_timeout'] })
   .refine((l) => l.client_body_timeout > 0, { message: 'must be greater than 0', path: ['client_body_timeout'] })
@@ -222,7 +221,7 @@ export const configSchema = z.strictObject({
   listen: z.array(listener).min(1, 'needs at least one address').default([{ host: '0.0.0.0', port: 8080, tls: undefined, h2: false }]),
   limits: limits.default({
     client_header_timeout: 10_000, client_body_timeout: 60_000, client_keepalive_timeout: 5_000, tls_handshake_timeout: 10_000,
-    max_header_size: 16 * 1024, max_headers: 100, max_uri_length: 8 * 1024, max_body_size: 0,
+    max_header_size: 16 * 1024, max_headers: 100, max_uri_length: 8 * 1024, max_body_size: 0, max_connections: 10_000,
   }),
   /** Absent: every request goes to the first pool. */
   routes: z.array(route).min(1, 'needs at least one route (or leave routes out)').optional(),

@@ -6,6 +6,7 @@ import type { Hono } from 'hono';
 import type { Address } from '../../core/address.ts';
 import type { LimitsConfig, ListenerConfig } from '../../core/config.ts';
 import type { Log } from '../../core/log.ts';
+import { ConnectionGate } from './connection-gate.ts';
 import { FileWatch } from './file-watch.ts';
 import { stopAccepting, sweepIdleConnectionsAfterGrace } from './graceful-close.ts';
 import { clientErrorHandler, malformedRequestHandler } from './client-errors.ts';
@@ -35,9 +36,11 @@ export class NodeListeners {
   readonly #servers: ListeningServer[];
   readonly #certificates: ServerCertificates[];
   readonly #watches: FileWatch[];
+  readonly #gate: ConnectionGate;
 
-  private constructor(servers: ListeningServer[], certificates: ServerCertificates[], log: Log) {
+  private constructor(servers: ListeningServer[], certificates: ServerCertificates[], gate: ConnectionGate, log: Log) {
     this.#servers = servers;
+    this.#gate = gate;
     this.#certificates = certificates;
     this.#watches = certificates.map((set) => new FileWatch(set.files(), () => void set.reload(), log));
   }
@@ -46,17 +49,20 @@ export class NodeListeners {
   static async open(app: Hono<NodeEnv>, addresses: readonly ListenerSpec[], options: ListenerOptions): Promise<NodeListeners> {
     const servers: ListeningServer[] = [];
     const certificates: ServerCertificates[] = [];
+    const gate = new ConnectionGate(options.limits.max_connections, options.log);
     try {
       for (const [index, address] of addresses.entries()) {
         const tls = address.tls === undefined ? undefined : await ServerCertificates.load(address.tls.certs, `listen.${index}.`, options.log);
         if (tls !== undefined) certificates.push(tls);
-        servers.push(await listen(app, address, tls, options, options.listenFds?.[index]));
+        const server = await listen(app, address, tls, options, options.listenFds?.[index]);
+        servers.push(server);
+        gate.guard(server);
       }
     } catch (error) {
       for (const server of servers) server.close();
       throw error;
     }
-    return new NodeListeners(servers, certificates, options.log);
+    return new NodeListeners(servers, certificates, gate, options.log);
   }
 
   /** Re-reads every TLS listener's certificate files; a broken new file keeps the old one serving. */
@@ -83,6 +89,7 @@ export class NodeListeners {
    */
   async close(deadlineMs: number): Promise<{ forced: boolean }> {
     for (const watch of this.#watches) watch.close();
+    this.#gate.openAll();
     // HTTP/2 sessions get a GOAWAY from `close`: their streams in flight finish, no new ones start.
     const closed = this.#servers.map((server) => new Promise<void>((resolve) => stopAccepting(server, resolve)));
     const sweep = sweepIdleConnectionsAfterGrace(this.#servers);

@@ -43,6 +43,9 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
   readonly #settled: (error?: ProxyError) => void;
   #body: RequestBody | null = null;
   #controller: Dispatcher.DispatchController | undefined;
+  /** The final response head, from the peer's answer until it is written to the client. */
+  #head: { statusCode: number; headers: Record<string, string | string[] | undefined> } | undefined;
+  #headTurns = 0;
   #responded = false;
   #abortedBy: Error | undefined;
   #resume: (() => void) | undefined;
@@ -103,19 +106,48 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     // Interim 1xx answers (103 Early Hints, ...) are not passed on; the final one follows.
     if (statusCode < 200) return;
-    const outgoing = this.#outgoing;
-    if (this.#runtime.draining) outgoing.shouldKeepAlive = false;
-    // If Node refuses the head (a header it will not send), undici aborts the attempt and the
-    // client still gets a clean 502, since nothing has been sent yet.
-    outgoing.writeHead(statusCode, downstreamResponseHeaders(headers));
-    this.#responded = true;
     const exchange = this.#exchange;
     exchange.status = statusCode;
     exchange.upstreamHeaderMs = performance.now() - this.#attemptStartedAt;
     this.#attempts.answered(exchange.upstreamHeaderMs);
+    // The head goes out with the first body bytes when they come in the same read, and a body
+    // broken from its first byte (a chunk size no one can read) still gets a clean 502. Else it
+    // goes out on its own, so a stream (server-sent events, a long poll) has its head at once, as
+    // the peer sent it, but only two turns of the event loop later: undici reports a broken body
+    // when the peer's socket has closed, which happens in the close phase after the read.
+    this.#headTurns = 0;
+    this.#head = { statusCode, headers };
+    setImmediate(this.#flushHead);
   }
 
+  /** Writes the pending response head; `flush` sends it now instead of with the first body bytes. */
+  #writeHead(flush: boolean): void {
+    const head = this.#head!;
+    this.#head = undefined;
+    const outgoing = this.#outgoing;
+    if (this.#runtime.draining) outgoing.shouldKeepAlive = false;
+    // If Node refuses the head (a header it will not send), undici aborts the attempt and the
+    // client still gets a clean 502, since nothing has been sent yet.
+    outgoing.writeHead(head.statusCode, downstreamResponseHeaders(head.headers));
+    this.#responded = true;
+    if (flush) outgoing.flushHeaders();
+  }
+
+  readonly #flushHead = (): void => {
+    if (this.#head === undefined || this.#outgoing.destroyed) return;
+    if (++this.#headTurns < 2) {
+      setImmediate(this.#flushHead);
+      return;
+    }
+    try {
+      this.#writeHead(true);
+    } catch (error) {
+      this.#controller?.abort(error as Error);
+    }
+  };
+
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#head !== undefined) this.#writeHead(false);
     this.#exchange.bytesOut += chunk.length;
     if (this.#outgoing.write(chunk)) return;
     controller.pause();
@@ -123,6 +155,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
   }
 
   onResponseEnd(): void {
+    if (this.#head !== undefined) this.#writeHead(false);
     this.#finishAttempt();
     this.#attempts.ended();
     this.#outgoing.end();
@@ -130,6 +163,8 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    // A head not written yet is dropped: the client is answered as if it never came.
+    this.#head = undefined;
     this.#finishAttempt();
     const outgoing = this.#outgoing;
     if (this.#responded || this.#abortedBy !== undefined || outgoing.destroyed || this.#incoming.socket.destroyed) {
