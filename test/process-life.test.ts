@@ -11,7 +11,7 @@ import { isRunning, killPid, killSpawned, spawnEdgelb, type EdgelbProcess } from
 import { sample } from './support/admin.ts';
 import { client } from './support/http.ts';
 import { runLoad } from './support/keep-alive-load.ts';
-import { killAll, startUpstream } from './support/processes.ts';
+import { killAll, startUpstream, startWsUpstream } from './support/processes.ts';
 import { waitFor } from './support/wait-for.ts';
 
 interface Setup {
@@ -45,6 +45,25 @@ async function serving(lb: EdgelbProcess): Promise<{ url: string; pid: number; w
 
 function pidIn(file: string): number | undefined {
   return existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : undefined;
+}
+
+/** An open WebSocket and a way to send a message and wait for its echo. */
+async function openEcho(url: string): Promise<{ ws: WebSocket; echo(message: string): Promise<string> }> {
+  const ws = new WebSocket(url);
+  const received: string[] = [];
+  ws.addEventListener('message', (event) => received.push(String(event.data)));
+  await within(`a WebSocket to ${url}`, new Promise<void>((resolve, reject) => {
+    ws.addEventListener('open', () => resolve());
+    ws.addEventListener('error', () => reject(new Error(`WebSocket to ${url} failed`)));
+  }));
+  return {
+    ws,
+    async echo(message) {
+      const before = received.length;
+      ws.send(message);
+      return waitFor('the echo', () => received.length > before && received[before]!);
+    },
+  };
 }
 
 /** A deadline on a promise, so a test fails instead of hanging. */
@@ -116,6 +135,31 @@ describe('graceful upgrade (-u and SIGQUIT)', () => {
     assert.equal(status.statusCode, 200);
     const body = await status.body.json() as { pools: Array<{ name: string }> };
     assert.deepEqual(body.pools.map((pool) => pool.name), ['web']);
+    next.process.kill('SIGTERM');
+    assert.equal(await within('the new process to stop', next.exited), 0);
+  });
+
+  it('keeps WebSocket tunnels open on the old process through an upgrade; new ones go to the new process', async () => {
+    const upstream = await startWsUpstream('ws-upgrade');
+    const files = setup({ grace_period_seconds: 30, upstreams: { web: { peers: [upstream.address] } } });
+    const old = spawnEdgelb(['-c', files.configFile]);
+    const { url } = await serving(old);
+    const wsUrl = `${url.replace('http', 'ws')}/tunnel`;
+    const kept = await openEcho(wsUrl);
+    const next = spawnEdgelb(['-u', '-c', files.configFile]);
+    await waitFor('the new process to wait on upgrade_sock', () => next.messages.some((m) => m.includes('waiting on')));
+    old.process.kill('SIGQUIT');
+    const { pid: newPid } = await serving(next);
+    daemons.push(newPid);
+    await waitFor('the old process to hand over', () => old.logs.some((l) => l.msg === 'the new process serves on the listening sockets; draining'));
+    assert.equal(await kept.echo('after the upgrade'), 'after the upgrade', 'the tunnel on the old process still works');
+    const fresh = await openEcho(wsUrl);
+    assert.equal(await fresh.echo('new'), 'new');
+    assert.ok(isRunning(old.process.pid!), 'the old process waits for its tunnel');
+    kept.ws.close();
+    assert.equal(await within('the old process to exit once its tunnel ended', old.exited, 15_000), 0);
+    assert.equal(await fresh.echo('still'), 'still', 'the new tunnel is on the new process');
+    fresh.ws.close();
     next.process.kill('SIGTERM');
     assert.equal(await within('the new process to stop', next.exited), 0);
   });
@@ -224,6 +268,28 @@ describe('workers (threads)', () => {
 });
 
 describe('configuration reload (SIGHUP)', () => {
+  it('keeps tunnels open through a reload while new ones reach the new peers', async () => {
+    const [before, afterwards] = await Promise.all([startWsUpstream('ws-before'), startWsUpstream('ws-after')]);
+    const files = setup({ upstreams: { web: { peers: [before.address] } } });
+    const lb = spawnEdgelb(['-c', files.configFile]);
+    const { url } = await serving(lb);
+    const wsUrl = `${url.replace('http', 'ws')}/tunnel`;
+    const kept = await openEcho(wsUrl);
+    assert.equal(await kept.echo('who'), 'ws-before');
+    files.write({ upstreams: { web: { peers: [afterwards.address] } } });
+    lb.process.kill('SIGHUP');
+    await waitFor('the new generation to serve', () => lb.logs.some((l) => l.msg === 'worker serving' && JSON.stringify(l.pools).includes(afterwards.address)), { timeoutMs: 15_000 });
+    const fresh = await openEcho(wsUrl);
+    assert.equal(await fresh.echo('who'), 'ws-after', 'a new tunnel goes to the reloaded peers');
+    assert.equal(await kept.echo('who'), 'ws-before', 'the tunnel from before the reload still works');
+    assert.ok(!lb.logs.some((l) => l.msg === 'configuration reloaded'), 'the old generation waits for its tunnel');
+    kept.ws.close();
+    await waitFor('the old generation to finish once its tunnel ended', () => lb.logs.some((l) => l.msg === 'configuration reloaded'), { timeoutMs: 15_000 });
+    fresh.ws.close();
+    lb.process.kill('SIGTERM');
+    assert.equal(await within('edgelb to stop', lb.exited), 0);
+  });
+
   it('moves to the new peers under load without a failed request, and keeps running on a broken file', async () => {
     const [before, afterwards] = await Promise.all([startUpstream('before'), startUpstream('after')]);
     const files = setup({ threads: 2, upstreams: { web: { peers: [before.address] } } });

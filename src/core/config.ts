@@ -96,6 +96,8 @@ const pool = z.strictObject({
   max_connections_per_peer: z.int().min(1).default(256),
   /** Requests that may wait for a connection to a full peer; past it the next peer is tried, then 503. */
   max_queue_per_peer: z.int().min(0).default(1024),
+  /** A WebSocket (or other Upgrade) tunnel with no byte either way for this long is closed; 0: never. */
+  tunnel_idle_timeout: duration.default(3_600_000),
 })
   .refine((p) => p.keepalive_timeout > 0, { message: 'must be greater than 0', path: ['keepalive_timeout'] })
   .refine((p) => p.tls || p.ca_file === undefined, { message: 'only with tls: true', path: ['ca_file'] })

@@ -3,6 +3,9 @@ import type { Peer, Pool } from '../core/peer.ts';
 import type { Route, RoutedRequest } from '../core/routing/route-table.ts';
 import { requestId } from './request-id.ts';
 
+/** Who ended a tunnel: one of its two sides, its idle timeout, or the end of a graceful shutdown. */
+export type TunnelEnd = 'client' | 'peer' | 'idle_timeout' | 'shutdown';
+
 /**
  * One client request on its way through the balancer: the route that took it (none for a
  * request no route matches, or one that could not be read), its pool, and the peers to try in
@@ -43,6 +46,8 @@ export class Exchange {
   upstreamTotalMs = -1;
   /** Why the response was cut or not sent, when it was. */
   error: string | undefined = undefined;
+  /** For a request that became a tunnel (`101`): what ended it. */
+  tunnelEnd: TunnelEnd | undefined = undefined;
 
   constructor(route: Route | undefined, candidates: Iterable<Peer>, context: Context, request: RoutedRequest | undefined) {
     this.route = route;

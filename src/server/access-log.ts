@@ -74,6 +74,7 @@ export class AccessLog implements RequestObserver {
       retries: Math.max(0, exchange.attempts - 1),
       failedPeers: exchange.failedPeers?.map((peer) => peer.id),
       error: exchange.error,
+      tunnelEnd: exchange.tunnelEnd,
     });
   }
 

@@ -10,6 +10,7 @@ import { collectProcessMetrics } from './process-metrics.ts';
 export interface MetricSources {
   readonly store: HealthStore;
   inFlight(peer: Peer): number;
+  tunnelsOpen(peer: Peer): number;
   openConnections(): Promise<number>;
   /** With `redis`: whether Redis answers (the gauge exists only then). */
   redisReachable?(): boolean;
@@ -43,6 +44,8 @@ export class Metrics implements RequestObserver {
   readonly #retries: Counter<'pool'>;
   readonly #checkDuration: Histogram<'pool' | 'peer'>;
   readonly #configReloads: Counter;
+  readonly #tunnelDuration: Histogram<'pool' | 'peer'>;
+  readonly #tunnelBytes: Counter<'pool' | 'peer' | 'direction'>;
 
   constructor(pools: readonly Pool[], sources: MetricSources) {
     const registers = [this.registry];
@@ -77,6 +80,26 @@ export class Metrics implements RequestObserver {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
+    // Tunnels have metrics of their own: their lifetimes (seconds to days) would swamp the
+    // request latencies, and their bytes arrive long after the request was counted.
+    this.#tunnelDuration = new Histogram({
+      name: 'edgelb_tunnel_duration_seconds',
+      help: 'How long WebSocket and other Upgrade tunnels stayed open, from the request to their end.',
+      labelNames: ['pool', 'peer'],
+      buckets: [1, 10, 60, 300, 1800, 3600, 4 * 3600, 24 * 3600],
+      registers,
+    });
+    this.#tunnelBytes = new Counter({
+      name: 'edgelb_tunnel_bytes_total',
+      help: 'Bytes through ended tunnels, by direction: "in" from the client, "out" to it.',
+      labelNames: ['pool', 'peer', 'direction'],
+      registers,
+    });
+    for (const peer of peers) {
+      // Present from the start, so `rate()` over them works before the first tunnel ends.
+      this.#tunnelDuration.zero({ pool: peer.pool, peer: peer.id });
+      for (const direction of ['in', 'out']) this.#tunnelBytes.inc({ pool: peer.pool, peer: peer.id, direction }, 0);
+    }
     this.#configReloads = new Counter({ name: 'edgelb_config_reloads_total', help: 'Configuration reloads applied.', registers });
     new Gauge({
       name: 'edgelb_open_connections',
@@ -101,6 +124,7 @@ export class Metrics implements RequestObserver {
     perPeer('edgelb_peer_drained', 'Whether the peer is drained: out of rotation by an operator (1) or not (0).', (peer) =>
       (sources.store.isDrained(peer) ? 1 : 0));
     perPeer('edgelb_upstream_requests_in_flight', 'Requests sent or queued to the peer and not finished.', (peer) => sources.inFlight(peer));
+    perPeer('edgelb_tunnels_open', 'WebSocket and other Upgrade tunnels open to the peer.', (peer) => sources.tunnelsOpen(peer));
     const redisReachable = sources.redisReachable;
     if (redisReachable !== undefined) {
       new Gauge({
@@ -136,6 +160,11 @@ export class Metrics implements RequestObserver {
     if (statusClass !== undefined) this.#requests.inc(statusClass, 1);
     if (exchange.upstreamHeaderMs >= 0) this.#upstreamLatency.observe(labels.peer, exchange.upstreamHeaderMs / 1000);
     if (exchange.attempts > 1) this.#retries.inc({ pool: labels.peer.pool }, exchange.attempts - 1);
+    if (exchange.tunnelEnd !== undefined) {
+      this.#tunnelDuration.observe(labels.peer, (performance.now() - exchange.startedAt) / 1000);
+      this.#tunnelBytes.inc({ ...labels.peer, direction: 'in' }, exchange.bytesIn);
+      this.#tunnelBytes.inc({ ...labels.peer, direction: 'out' }, exchange.bytesOut);
+    }
   }
 
   /** Requests answered by the peer since start. */

@@ -50,6 +50,7 @@ export class Observability {
     this.metrics = MetricsClass === undefined ? undefined : new MetricsClass(pools, {
       store,
       inFlight: (peer) => this.#inFlight(peer),
+      tunnelsOpen: (peer) => this.#tunnelsOpen(peer),
       openConnections: async () => (await this.#listeners?.connectionCount()) ?? 0,
       ...(store.reachable === undefined ? {} : { redisReachable: () => store.reachable ?? false }),
     });
@@ -73,6 +74,7 @@ export class Observability {
     const sources: StatusSources = {
       store: this.#store,
       inFlight: (peer) => this.#inFlight(peer),
+      tunnelsOpen: (peer) => this.#tunnelsOpen(peer),
       requestsServed: (peer) => metrics.requestsServed(peer),
       requestsRouted: (route) => metrics.requestsRouted(route),
     };
@@ -107,5 +109,9 @@ export class Observability {
 
   #inFlight(peer: Peer): number {
     return this.#forwarder?.inFlight(peer) ?? 0;
+  }
+
+  #tunnelsOpen(peer: Peer): number {
+    return this.#forwarder?.tunnels.count(peer) ?? 0;
   }
 }

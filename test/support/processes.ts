@@ -41,8 +41,17 @@ export interface Upstream {
 }
 
 /** Starts the echo upstream as its own process; `port` 0 picks a free one. */
-export async function startUpstream(name: string, port = 0): Promise<Upstream> {
-  const child = track(spawn(process.execPath, [join(root, 'test/fixtures/echo-upstream.ts'), '--name', name, '--port', String(port)], {
+export function startUpstream(name: string, port = 0): Promise<Upstream> {
+  return startFixture('echo-upstream.ts', name, port);
+}
+
+/** Starts the WebSocket upstream (test/fixtures/ws-upstream.ts); its `stats` are its tunnel counts. */
+export function startWsUpstream(name: string, port = 0): Promise<Omit<Upstream, 'stats'> & { stats(): Promise<{ open: number; opened: number }> }> {
+  return startFixture('ws-upstream.ts', name, port) as never;
+}
+
+async function startFixture(fixture: string, name: string, port: number): Promise<Upstream> {
+  const child = track(spawn(process.execPath, [join(root, 'test/fixtures', fixture), '--name', name, '--port', String(port)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   }));
   const line = await new Promise<string>((resolve, reject) => {

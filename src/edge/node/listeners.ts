@@ -8,6 +8,7 @@ import type { LimitsConfig, ListenerConfig } from '../../core/config.ts';
 import type { Log } from '../../core/log.ts';
 import { ConnectionGate } from './connection-gate.ts';
 import { FileWatch } from './file-watch.ts';
+import { routeUpgrades } from './upgrade-requests.ts';
 import { stopAccepting, sweepIdleConnectionsAfterGrace } from './graceful-close.ts';
 import { clientErrorHandler, malformedRequestHandler } from './client-errors.ts';
 import type { NodeEnv } from './undici-forwarder.ts';
@@ -128,6 +129,7 @@ function listen(
       ...limits, handshakeTimeout: options.limits.tls_handshake_timeout, maxHeaderListPairs: Math.max(128, options.limits.max_headers + 4),
     }, options.log);
   server.timeout = options.clientIdleTimeoutMs;
+  routeUpgrades(server, listener as AnyRequestListener);
   server.on('clientError', clientErrorHandler(options.log));
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -6,8 +6,12 @@ import type { Route } from '../../core/routing/route-table.ts';
 import { Attempts, type AttemptRuntime } from '../attempts.ts';
 import type { RoutedExchange } from '../exchange.ts';
 import { downstreamResponseHeaders } from '../headers.ts';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ClientRequest } from './client-connection.ts';
 import { RequestBody, type BodyLimits } from './request-body.ts';
+import type { OpenTunnels } from './open-tunnels.ts';
+import { Tunnel } from './tunnel.ts';
 import { classifyUpstreamError } from './upstream-failure.ts';
 
 /** What a proxied request needs from the forwarder that runs it. */
@@ -15,6 +19,7 @@ export interface ProxyRuntime extends AttemptRuntime {
   dispatcherFor(peer: Peer): Dispatcher;
   bodyLimitsFor(route: Route): BodyLimits;
   readonly draining: boolean;
+  readonly tunnels: OpenTunnels;
 }
 
 export interface UpstreamRequest {
@@ -22,6 +27,8 @@ export interface UpstreamRequest {
   readonly method: string;
   readonly headers: string[];
   readonly hasBody: boolean;
+  /** The protocol of an HTTP/1.1 Upgrade request (`websocket`, ...), sent with `Connection: upgrade`. */
+  readonly upgrade?: string | undefined;
 }
 
 /**
@@ -46,6 +53,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
   /** The final response head, from the peer's answer until it is written to the client. */
   #head: { statusCode: number; headers: Record<string, string | string[] | undefined> } | undefined;
   #headTurns = 0;
+  #tunnel: Tunnel | undefined;
   #responded = false;
   #abortedBy: Error | undefined;
   #resume: (() => void) | undefined;
@@ -79,13 +87,15 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
     exchange.upstreamConnectMs = exchange.upstreamHeaderMs = -1;
     // The first attempt starts as the request arrives; only retries need a clock reading.
     this.#attemptStartedAt = exchange.attempts === 1 ? exchange.startedAt : performance.now();
-    const { path, method, headers, hasBody } = this.#request;
+    const { path, method, headers, hasBody, upgrade } = this.#request;
     this.#body = hasBody ? new RequestBody(this.#incoming, this.#runtime.bodyLimitsFor(exchange.route)) : null;
-    this.#runtime.dispatcherFor(peer).dispatch({ path, method, headers, body: this.#body }, this);
+    this.#runtime.dispatcherFor(peer).dispatch({ path, method, headers, body: this.#body, upgrade }, this);
   }
 
   /** The client went away: stop the upstream request too. */
   abort(reason: Error): void {
+    // A tunnel sees its client go by itself.
+    if (this.#tunnel !== undefined) return;
     this.#abortedBy = reason;
     if (this.#exchange.attempts > 0) {
       this.#controller?.abort(reason);
@@ -146,6 +156,37 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
     }
   };
 
+  /** The peer switched protocols: the client gets the `101` and the two connections are joined. */
+  onRequestUpgrade(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, socket: Duplex): void {
+    const exchange = this.#exchange;
+    exchange.status = statusCode;
+    exchange.upstreamHeaderMs = performance.now() - this.#attemptStartedAt;
+    this.#attempts.answered(exchange.upstreamHeaderMs);
+    this.#responded = true;
+    const outgoing = this.#outgoing;
+    const client = outgoing.socket as Socket | null;
+    if (client === null || client.destroyed || this.#abortedBy !== undefined) {
+      socket.destroy();
+      this.#attempts.ended();
+      exchange.status = 499;
+      this.#settled();
+      return;
+    }
+    outgoing.detachSocket(client);
+    const runtime = this.#runtime;
+    const tunnel = new Tunnel(client, socket, switchingHead(headers), exchange.pool.config.tunnel_idle_timeout, (totals) => {
+      runtime.tunnels.delete(tunnel);
+      this.#finishAttempt();
+      this.#attempts.ended();
+      exchange.bytesIn += totals.bytesIn;
+      exchange.bytesOut += totals.bytesOut;
+      exchange.tunnelEnd = totals.end;
+      this.#settled();
+    });
+    this.#tunnel = tunnel;
+    runtime.tunnels.add(tunnel, exchange.peer!);
+  }
+
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#head !== undefined) this.#writeHead(false);
     this.#exchange.bytesOut += chunk.length;
@@ -193,4 +234,12 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
     exchange.upstreamTotalMs = performance.now() - this.#attemptStartedAt;
     exchange.bytesIn += this.#body?.received ?? 0;
   }
+}
+
+/** The `101` head for the client: the peer's headers, hop-by-hop ones replaced by the upgrade's own. */
+function switchingHead(headers: Record<string, string | string[] | undefined>): string {
+  const fields = downstreamResponseHeaders(headers);
+  let head = 'HTTP/1.1 101 Switching Protocols\r\n';
+  for (let i = 0; i < fields.length; i += 2) head += `${fields[i]}: ${fields[i + 1]}\r\n`;
+  return `${head}connection: upgrade\r\nupgrade: ${String(headers.upgrade ?? '')}\r\n\r\n`;
 }

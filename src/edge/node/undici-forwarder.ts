@@ -18,6 +18,8 @@ import { PeerStats } from '../peer-stats.ts';
 import { ClientConnection } from './client-connection.ts';
 import { NodeRequest, type RequestLimits } from './node-request.ts';
 import { ProxiedRequest, type ProxyRuntime } from './proxied-request.ts';
+import { OpenTunnels } from './open-tunnels.ts';
+import { isUpgrade } from './upgrade-requests.ts';
 import type { BodyLimits } from './request-body.ts';
 
 export type NodeEnv = { Bindings: HttpBindings };
@@ -40,6 +42,7 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
   readonly log: Log;
   readonly logPeers: boolean;
   readonly stats = new PeerStats();
+  readonly tunnels = new OpenTunnels();
   /** Requests each peer may have sent or waiting for a connection; past it the peer is full. */
   readonly #capacity = new Map<Peer, number>();
   #draining = false;
@@ -102,6 +105,7 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
 
   /** Closes the upstream connections once their requests finish, or (`force`) cutting requests still running. */
   async close({ force = false } = {}): Promise<void> {
+    if (force) this.tunnels.closeAll();
     await Promise.all([...this.#dispatchers.values()].map((dispatcher) => (force ? dispatcher.destroy() : dispatcher.close())));
   }
 
@@ -143,12 +147,14 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
     // An HTTP/2 stream shares its connection with others: it is aborted on its own, and its body
     // needs no length header (it ends with the stream).
     const h2Stream = incoming.httpVersionMajor === 2 ? (incoming as unknown as Http2ServerRequest).stream : undefined;
-    const hasBody = incoming.headers['content-length'] !== undefined
+    // An Upgrade request's bytes after its head belong to the tunnel, not to a body.
+    const upgrade = isUpgrade(incoming) ? incoming.headers.upgrade : undefined;
+    const hasBody = upgrade !== undefined ? false : incoming.headers['content-length'] !== undefined
       ? incoming.headers['content-length'] !== '0'
       : incoming.headers['transfer-encoding'] !== undefined || (h2Stream !== undefined && !h2Stream.endAfterHeaders);
     const connection = ClientConnection.of(h2Stream ?? incoming.socket);
 
-    const proxied = new ProxiedRequest(this, exchange, context.env, { path, method, headers, hasBody }, (error) => {
+    const proxied = new ProxiedRequest(this, exchange, context.env, { path, method, headers, hasBody, upgrade }, (error) => {
       if (error === undefined) outcome.done(exchange);
       else {
         // A half-read request body cannot be drained cheaply; the error response ends the connection.

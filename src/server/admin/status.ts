@@ -17,6 +17,8 @@ export interface PeerStatus {
   readonly reason: string | null;
   /** Requests sent or queued to the peer and not finished. */
   readonly inFlight: number;
+  /** WebSocket and other Upgrade tunnels open to the peer (counted in `inFlight` too). */
+  readonly tunnels: number;
   /** Requests the peer answered since edgelb started. */
   readonly requests: number;
 }
@@ -49,6 +51,7 @@ export interface StatusReport {
 export interface StatusSources {
   readonly store: HealthStore;
   inFlight(peer: Peer): number;
+  tunnelsOpen(peer: Peer): number;
   requestsServed(peer: Peer): number;
   requestsRouted(route: Route | undefined): number;
 }
@@ -67,6 +70,7 @@ export function peerStatus(peer: Peer, sources: StatusSources): PeerStatus {
     latencyMs: state ? Math.round(state.latencyMs * 1000) / 1000 : null,
     reason: state?.reason ?? null,
     inFlight: sources.inFlight(peer),
+    tunnels: sources.tunnelsOpen(peer),
     requests: sources.requestsServed(peer),
   };
 }
