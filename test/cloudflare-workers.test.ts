@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { after, afterEach, describe, it } from 'node:test';
-import { killAll, startUpstream } from './support/processes.ts';
+import { killAll, startUpstream, startWsUpstream } from './support/processes.ts';
 import { freePort } from './support/ports.ts';
 import { rawRequest } from './support/raw-request.ts';
 import { startRedis, type RedisServer } from './support/redis.ts';
@@ -158,6 +158,24 @@ describe('the Cloudflare Worker on workerd', () => {
     assert.equal(sent.get('x-forwarded-proto'), 'http');
     assert.match(sent.get('x-forwarded-for') ?? '', /^203\.0\.113\.9, /);
     assert.equal(sent.get('via'), '1.0 cdn, 1.1 edgelb');
+  });
+
+  it('passes a WebSocket upgrade through to the peer and hands its socket to the client', async () => {
+    const ws = await startWsUpstream('ws-workers');
+    workerd = await startWorkerd({ EDGELB_CONFIG: `upstreams:\n  web:\n    peers: [${ws.address}]\n` });
+    const socket = new WebSocket(`${workerd.url.replace('http', 'ws')}/chat`);
+    const received: string[] = [];
+    socket.addEventListener('message', (event) => received.push(String(event.data)));
+    await new Promise<void>((resolve, reject) => {
+      socket.addEventListener('open', () => resolve());
+      socket.addEventListener('error', () => reject(new Error('the WebSocket through workerd failed')));
+    });
+    socket.send('who');
+    socket.send('hello through workerd');
+    await waitFor('both echoes', () => received.length >= 2, { timeoutMs: 10_000 });
+    assert.deepEqual(received, ['ws-workers', 'hello through workerd']);
+    socket.close();
+    await waitFor('the peer to see the tunnel close', async () => (await ws.stats()).open === 0, { timeoutMs: 10_000 });
   });
 
   it('routes by host, path and headers as on Node, with strip_prefix and a 404 for no route', async () => {

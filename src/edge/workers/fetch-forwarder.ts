@@ -72,6 +72,10 @@ export class FetchForwarder implements Forwarder, AttemptRuntime {
     const headers = new Headers();
     // fetch() takes Host from the URL whatever is set here; X-Forwarded-Host carries the client's.
     for (let i = 0; i < flat.length; i += 2) if (flat[i] !== 'host') headers.append(flat[i]!, flat[i + 1]!);
+    // A WebSocket upgrade is the one `Upgrade` the runtime proxies: its `fetch` returns the
+    // peer's WebSocket, which is handed to the client as is.
+    const websocket = request.headers.get('upgrade')?.toLowerCase() === 'websocket';
+    if (websocket) headers.set('upgrade', 'websocket');
     const method = request.method;
     const body = request.body;
     const path = upstreamPath(route, exchange.request.path);
@@ -86,6 +90,8 @@ export class FetchForwarder implements Forwarder, AttemptRuntime {
         exchange.upstreamHeaderMs = performance.now() - startedAt;
         attempts.answered(exchange.upstreamHeaderMs);
         attempts.ended();
+        const peerSocket = (attempt as WorkersResponse).webSocket;
+        if (websocket && peerSocket != null) return new Response(null, { status: 101, webSocket: peerSocket } as ResponseInit);
         return new Response(attempt.body, { status: attempt.status, statusText: attempt.statusText, headers: responseHeaders(attempt.headers) });
       }
       if (!attempts.failed(classifyFetchError(attempt, body !== null))) break;
@@ -106,6 +112,9 @@ export class FetchForwarder implements Forwarder, AttemptRuntime {
     }
   }
 }
+
+/** workerd's `Response` carries the peer's end of an accepted WebSocket upgrade. */
+type WorkersResponse = Response & { readonly webSocket?: unknown };
 
 const TIMED_OUT = Object.freeze(new Error('the upstream server did not answer within read_timeout'));
 
