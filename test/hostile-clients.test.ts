@@ -149,6 +149,7 @@ describe('hostile clients', () => {
       'two Host headers': `GET / HTTP/1.1\r\n${host}Host: other.example\r\n\r\n`,
       'HTTP/1.1 without Host': 'GET / HTTP/1.1\r\n\r\n',
       'an unknown version': `GET / HTTP/1.2x\r\n${host}\r\n`,
+      'a request line without a version, then headers (HTTP/0.9 to the parser)': `GET /\r\n${host}\r\n`,
     };
     const before = await upstream.stats();
     for (const [form, text] of Object.entries(inTheHead)) {

@@ -5,7 +5,9 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { WebSocket as WsClient } from 'ws';
 import { adminUrl, sample } from './support/admin.ts';
+import { TestCa } from './support/certs.ts';
 import { killAll, startEdgelb, startWsUpstream } from './support/processes.ts';
 import { waitFor } from './support/wait-for.ts';
 
@@ -204,6 +206,25 @@ describe('WebSocket and Upgrade tunnels', () => {
     assert.equal(sample(after, 'edgelb_requests_total', { route: 'default', ...peer, status_class: '1xx' }), 2);
     await lb.kill();
     await other.kill();
+  });
+
+  it('carries WebSockets on TLS listeners, an h2 one included (its HTTP/1.1 connections, as browsers fall back to)', async () => {
+    const cert = new TestCa().issue(['example.com']);
+    const lb = await startEdgelb({
+      listen: [{ addr: '127.0.0.1:0', tls: cert }, { addr: '127.0.0.1:0', tls: cert, h2: true }],
+      upstreams: { web: { peers: [upstream.address] } },
+    });
+    const ports = (lb.logs.find((line) => line.msg === 'edgelb is serving')!.listen as string[]).map((address) => Number(address.split(':').pop()));
+    for (const port of ports) {
+      const ws = new WsClient(`wss://127.0.0.1:${port}/secure`, { rejectUnauthorized: false });
+      await once(ws, 'open');
+      ws.send('over tls');
+      const [data] = await once(ws, 'message') as [Buffer];
+      assert.equal(data.toString(), 'over tls', `port ${port}`);
+      ws.close();
+      await once(ws, 'close');
+    }
+    await lb.kill();
   });
 
 });

@@ -24,6 +24,10 @@ export class NodeRequest implements RoutedRequest {
     if (incoming.rawHeaders.length > 2 * limits.maxHeaders && headerCount(incoming.rawHeaders) > limits.maxHeaders) {
       throw new ProxyError('headers_too_large', `the request has more than ${limits.maxHeaders} header fields`);
     }
+    // Node's parser reads a request line without a version as HTTP/0.9 and still takes the header
+    // lines after it: a proxy in front that sees one HTTP/0.9 request there would disagree on
+    // where the next request starts.
+    if (incoming.httpVersionMajor === 0) throw new ProxyError('bad_request', 'HTTP/0.9 requests are not served');
     if (unsafeTarget(url)) throw new ProxyError('bad_request', 'the request target has a fragment or a dot-segment ("/./", "/../")');
     const target = requestTarget(url);
     if (target === undefined || method === 'CONNECT') {
