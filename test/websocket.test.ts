@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket as WsClient } from 'ws';
 import { adminUrl, sample } from './support/admin.ts';
 import { TestCa } from './support/certs.ts';
+import { clientFrame, FrameReader } from './support/ws-frames.ts';
 import { killAll, startEdgelb, startWsUpstream } from './support/processes.ts';
 import { waitFor } from './support/wait-for.ts';
 
@@ -225,6 +227,70 @@ describe('WebSocket and Upgrade tunnels', () => {
       await once(ws, 'close');
     }
     await lb.kill();
+  });
+
+  it('carries WebSockets over HTTP/2 (extended CONNECT, RFC 8441) as an HTTP/1.1 upgrade to the peer', async () => {
+    const cert = new TestCa().issue(['example.com']);
+    const lb = await startEdgelb({ listen: [{ addr: '127.0.0.1:0', tls: cert, h2: true }], upstreams: { web: { peers: [upstream.address] } } });
+    const session: ClientHttp2Session = http2Connect(`https://127.0.0.1:${lb.port}`, { rejectUnauthorized: false, servername: 'example.com' });
+    const [settings] = await once(session, 'remoteSettings') as [{ enableConnectProtocol?: boolean }];
+    assert.equal(settings.enableConnectProtocol, true, 'the listener offers extended CONNECT');
+    const open = (path: string) => {
+      const stream = session.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'https', ':path': path, ':authority': 'example.com', 'sec-websocket-version': '13' });
+      const frames = new FrameReader();
+      stream.on('data', (chunk: Buffer) => frames.push(chunk));
+      return { stream, frames, response: once(stream, 'response') as Promise<[Record<string, string | number>]> };
+    };
+    // Two WebSockets on one connection, next to an ordinary request.
+    const [first, second] = [open('/h2-a'), open('/h2-b')];
+
+    for (const socket of [first, second]) {
+      const [head] = await socket.response;
+      assert.equal(head[':status'], 200);
+      assert.equal(head['sec-websocket-accept'], undefined, 'the HTTP/1.1 handshake stays between edgelb and the peer');
+    }
+    first.stream.write(clientFrame('over h2'));
+    second.stream.write(clientFrame(Buffer.alloc(70_000, 7), 0x2));
+    await waitFor('both echoes', () => first.frames.frames.length > 0 && second.frames.frames.length > 0);
+    assert.deepEqual(first.frames.frames[0], { opcode: 1, payload: Buffer.from('over h2') });
+    assert.equal(second.frames.frames[0]!.opcode, 2);
+    assert.ok(second.frames.frames[0]!.payload.equals(Buffer.alloc(70_000, 7)));
+    const plain = session.request({ ':path': '/stats', ':authority': 'example.com' });
+    const [plainHead] = await once(plain, 'response') as [Record<string, string | number>];
+    assert.equal(plainHead[':status'], 200);
+    plain.resume();
+
+    // A peer that refuses the upgrade: its answer comes back as the stream's response.
+    const refused = open('/forbidden');
+    const [refusedHead] = await refused.response;
+    assert.equal(refusedHead[':status'], 403);
+    // A plain CONNECT (a tunnel to wherever the client names) is never proxied.
+    const tunnel = session.request({ ':method': 'CONNECT', ':authority': 'example.com:443' });
+    const [tunnelHead] = await once(tunnel, 'response') as [Record<string, string | number>];
+    assert.equal(tunnelHead[':status'], 400);
+    tunnel.resume();
+    for (const socket of [first, second]) socket.stream.close();
+    session.close();
+    await lb.kill();
+  });
+
+  it('answers 502 to an HTTP/2 WebSocket whose peer gets the handshake wrong (Sec-WebSocket-Accept)', async () => {
+    const liar = createServer((socket) => socket.once('data', () => socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: bm90IHRoZSByaWdodCBvbmU=\r\n\r\n')));
+    await new Promise<void>((resolve) => liar.listen(0, '127.0.0.1', resolve));
+    try {
+      const cert = new TestCa().issue(['example.com']);
+      const lb = await startEdgelb({ listen: [{ addr: '127.0.0.1:0', tls: cert, h2: true }], upstreams: { web: { peers: [`127.0.0.1:${(liar.address() as AddressInfo).port}`] } } });
+      const session = http2Connect(`https://127.0.0.1:${lb.port}`, { rejectUnauthorized: false });
+      await once(session, 'remoteSettings');
+      const stream = session.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'https', ':path': '/', ':authority': 'example.com', 'sec-websocket-version': '13' });
+      const [head] = await once(stream, 'response') as [Record<string, string | number>];
+      assert.equal(head[':status'], 502);
+      stream.resume();
+      session.close();
+      await lb.kill();
+    } finally {
+      liar.close();
+    }
   });
 
 });

@@ -30,7 +30,7 @@ export class NodeRequest implements RoutedRequest {
     if (incoming.httpVersionMajor === 0) throw new ProxyError('bad_request', 'HTTP/0.9 requests are not served');
     if (unsafeTarget(url)) throw new ProxyError('bad_request', 'the request target has a fragment or a dot-segment ("/./", "/../")');
     const target = requestTarget(url);
-    if (target === undefined || method === 'CONNECT') {
+    if (target === undefined || (method === 'CONNECT' && !isWebSocketConnect(incoming))) {
       throw new ProxyError('bad_request', `cannot proxy ${method} ${url}`);
     }
     this.incoming = incoming;
@@ -53,6 +53,15 @@ export class NodeRequest implements RoutedRequest {
     const value = this.incoming.headers[name];
     return typeof value === 'string' ? value : value?.join(', ');
   }
+}
+
+/**
+ * An HTTP/2 extended CONNECT for a WebSocket (RFC 8441): the HTTP/2 form of a WebSocket
+ * handshake, which the forwarder sends upstream as an HTTP/1.1 upgrade. Any other CONNECT (a
+ * tunnel to an address of the client's choosing) is never proxied.
+ */
+export function isWebSocketConnect(incoming: IncomingMessage): boolean {
+  return incoming.method === 'CONNECT' && incoming.headers[':protocol'] === 'websocket';
 }
 
 /** What a request may carry before it is refused (`limits` of the config). */

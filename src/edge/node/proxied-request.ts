@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { Dispatcher } from 'undici';
 import { describeError, ProxyError } from '../../core/errors.ts';
 import type { Peer } from '../../core/peer.ts';
@@ -11,7 +12,8 @@ import type { Duplex } from 'node:stream';
 import type { ClientRequest } from './client-connection.ts';
 import { RequestBody, type BodyLimits } from './request-body.ts';
 import type { OpenTunnels } from './open-tunnels.ts';
-import { Tunnel } from './tunnel.ts';
+import { Tunnel, type TunnelClient } from './tunnel.ts';
+import { http2Head, switchingHead, webSocketAccept } from './upgrade-heads.ts';
 import { classifyUpstreamError } from './upstream-failure.ts';
 
 /** What a proxied request needs from the forwarder that runs it. */
@@ -29,6 +31,8 @@ export interface UpstreamRequest {
   readonly hasBody: boolean;
   /** The protocol of an HTTP/1.1 Upgrade request (`websocket`, ...), sent with `Connection: upgrade`. */
   readonly upgrade?: string | undefined;
+  /** For an HTTP/2 extended CONNECT: the `Sec-WebSocket-Key` made for its HTTP/1.1 upgrade. */
+  readonly webSocketKey?: string | undefined;
 }
 
 /**
@@ -156,25 +160,24 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
     }
   };
 
-  /** The peer switched protocols: the client gets the `101` and the two connections are joined. */
+  /**
+   * The peer switched protocols: the client is told so (`101`, or `200` to an HTTP/2 extended
+   * CONNECT) and the two connections are joined.
+   */
   onRequestUpgrade(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, socket: Duplex): void {
     const exchange = this.#exchange;
     exchange.status = statusCode;
     exchange.upstreamHeaderMs = performance.now() - this.#attemptStartedAt;
     this.#attempts.answered(exchange.upstreamHeaderMs);
-    this.#responded = true;
-    const outgoing = this.#outgoing;
-    const client = outgoing.socket as Socket | null;
-    if (client === null || client.destroyed || this.#abortedBy !== undefined) {
+    const client = this.#acceptUpgrade(headers);
+    if (client === undefined) {
       socket.destroy();
       this.#attempts.ended();
-      exchange.status = 499;
-      this.#settled();
       return;
     }
-    outgoing.detachSocket(client);
+    this.#responded = true;
     const runtime = this.#runtime;
-    const tunnel = new Tunnel(client, socket, switchingHead(headers), exchange.pool.config.tunnel_idle_timeout, (totals) => {
+    const tunnel = new Tunnel(client, socket, exchange.pool.config.tunnel_idle_timeout, (totals) => {
       runtime.tunnels.delete(tunnel);
       this.#finishAttempt();
       this.#attempts.ended();
@@ -185,6 +188,38 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
     });
     this.#tunnel = tunnel;
     runtime.tunnels.add(tunnel, exchange.peer!);
+  }
+
+  /**
+   * Answers the client's upgrade and returns its side of the tunnel; undefined (having settled the
+   * request) when the client is gone or the peer's handshake answer does not hold.
+   */
+  #acceptUpgrade(headers: Record<string, string | string[] | undefined>): TunnelClient | undefined {
+    const exchange = this.#exchange;
+    const key = this.#request.webSocketKey;
+    if (key !== undefined) {
+      const stream = (this.#incoming as unknown as Http2ServerRequest).stream;
+      if (stream.destroyed || this.#abortedBy !== undefined) return this.#gone();
+      if (headers['sec-websocket-accept'] !== webSocketAccept(key)) {
+        this.#settled(new ProxyError('bad_gateway', 'the peer answered the WebSocket handshake with a wrong Sec-WebSocket-Accept'));
+        return undefined;
+      }
+      exchange.status = 200;
+      stream.respond(http2Head(headers));
+      return stream;
+    }
+    const outgoing = this.#outgoing;
+    const socket = outgoing.socket as Socket | null;
+    if (socket === null || socket.destroyed || this.#abortedBy !== undefined) return this.#gone();
+    outgoing.detachSocket(socket);
+    socket.write(switchingHead(headers), 'latin1');
+    return socket;
+  }
+
+  #gone(): undefined {
+    this.#exchange.status = 499;
+    this.#settled();
+    return undefined;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -236,10 +271,3 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
   }
 }
 
-/** The `101` head for the client: the peer's headers, hop-by-hop ones replaced by the upgrade's own. */
-function switchingHead(headers: Record<string, string | string[] | undefined>): string {
-  const fields = downstreamResponseHeaders(headers);
-  let head = 'HTTP/1.1 101 Switching Protocols\r\n';
-  for (let i = 0; i < fields.length; i += 2) head += `${fields[i]}: ${fields[i + 1]}\r\n`;
-  return `${head}connection: upgrade\r\nupgrade: ${String(headers.upgrade ?? '')}\r\n\r\n`;
-}

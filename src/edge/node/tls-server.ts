@@ -50,7 +50,8 @@ export function createTlsServer(
       ...options,
       allowHTTP1: true,
       maxHeaderListPairs,
-      settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: limits.maxHeaderSize },
+      // enableConnectProtocol: WebSockets over HTTP/2 (RFC 8441), else browsers open an HTTP/1.1 connection for them.
+      settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: limits.maxHeaderSize, enableConnectProtocol: true },
     }, listener)
     : createHttpsServer({ ...options, ALPNProtocols: ['http/1.1'] }, listener);
   certificates.onDefaultChange((defaults) => server.setSecureContext(defaults));
@@ -64,6 +65,9 @@ export function createTlsServer(
     socket.destroy();
   });
   if (h2) {
+    // Node hands HTTP/2 CONNECT streams to `connect`, not to the request listener. The extended
+    // CONNECT of a WebSocket (RFC 8441) is proxied; the balancer refuses any other with 400.
+    server.on('connect', listener);
     const http2Server = server as TrackedServer;
     const sockets = (http2Server[OPEN_SOCKETS] = new Set());
     http2Server.on('secureConnection', (socket: TLSSocket) => {

@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TunnelEnd } from '../exchange.ts';
 
@@ -14,32 +13,30 @@ const LINGER_MS = 5_000;
 
 function ignore(): void {}
 
+/** A tunnel's client side: an HTTP/1.1 socket, or the HTTP/2 stream of an extended CONNECT. */
+export type TunnelClient = Duplex & { setTimeout(ms: number, callback?: () => void): unknown };
+
 /**
- * A client connection joined byte for byte to a peer connection after the peer answered an
- * Upgrade with `101`, with backpressure both ways (`pipe` stops reading a side whose other side
- * is not taking bytes). All bytes of both directions cross the client socket, so its inactivity
- * timer is the tunnel's idle timeout; no request timeout applies to a tunnel. When one side
- * closes, the other is ended once what it still has to send is flushed.
+ * A client connection (or HTTP/2 stream) joined byte for byte to a peer connection after the
+ * peer accepted an upgrade, with backpressure both ways (`pipe` stops reading a side whose other
+ * side is not taking bytes). All bytes of both directions cross the client side, so its
+ * inactivity timer is the tunnel's idle timeout; no request timeout applies to a tunnel. When one
+ * side closes, the other is ended once what it still has to send is flushed.
  */
 export class Tunnel {
-  readonly #client: Socket;
+  readonly #client: TunnelClient;
   readonly #peer: Duplex;
   readonly #done: (totals: TunnelTotals) => void;
-  readonly #readAtStart: number;
-  readonly #writtenAtStart: number;
   #end: TunnelEnd | undefined;
   #closed = 0;
-  readonly #headBytes: number;
+  #bytesIn = 0;
+  #bytesOut = 0;
 
-  /** `head` is the `101` head for the client; `idleMs` 0 means no idle timeout. */
-  constructor(client: Socket, peer: Duplex, head: string, idleMs: number, done: (totals: TunnelTotals) => void) {
+  /** The client has been answered already (its `101`, or HTTP/2's `200`); `idleMs` 0 means no idle timeout. */
+  constructor(client: TunnelClient, peer: Duplex, idleMs: number, done: (totals: TunnelTotals) => void) {
     this.#client = client;
     this.#peer = peer;
     this.#done = done;
-    this.#readAtStart = client.bytesRead;
-    this.#writtenAtStart = client.bytesWritten;
-    this.#headBytes = Buffer.byteLength(head, 'latin1');
-    client.write(head, 'latin1');
     // The listener's own timeout (its idle limit for requests) gives way to the tunnel's.
     client.removeAllListeners('timeout');
     client.setTimeout(idleMs, () => this.close('idle_timeout'));
@@ -48,6 +45,8 @@ export class Tunnel {
     peer.on('error', ignore);
     client.once('close', () => this.#sideClosed('client', peer));
     peer.once('close', () => this.#sideClosed('peer', client));
+    client.on('data', (chunk: Buffer) => (this.#bytesIn += chunk.length));
+    peer.on('data', (chunk: Buffer) => (this.#bytesOut += chunk.length));
     client.pipe(peer);
     peer.pipe(client);
   }
@@ -67,8 +66,6 @@ export class Tunnel {
       setTimeout(() => other.destroy(), LINGER_MS).unref();
       return;
     }
-    const client = this.#client;
-    const written = client.bytesWritten - this.#writtenAtStart;
-    this.#done({ end: this.#end, bytesIn: client.bytesRead - this.#readAtStart, bytesOut: Math.max(0, written - this.#headBytes) });
+    this.#done({ end: this.#end, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut });
   }
 }

@@ -16,9 +16,10 @@ import type { Forwarder, RequestOutcome } from '../forwarder.ts';
 import { upstreamRequestHeaders } from '../headers.ts';
 import { PeerStats } from '../peer-stats.ts';
 import { ClientConnection } from './client-connection.ts';
-import { NodeRequest, type RequestLimits } from './node-request.ts';
+import { isWebSocketConnect, NodeRequest, type RequestLimits } from './node-request.ts';
 import { ProxiedRequest, type ProxyRuntime } from './proxied-request.ts';
 import { OpenTunnels } from './open-tunnels.ts';
+import { webSocketKey as newWebSocketKey } from './upgrade-heads.ts';
 import { isUpgrade } from './upgrade-requests.ts';
 import type { BodyLimits } from './request-body.ts';
 
@@ -148,13 +149,16 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
     // needs no length header (it ends with the stream).
     const h2Stream = incoming.httpVersionMajor === 2 ? (incoming as unknown as Http2ServerRequest).stream : undefined;
     // An Upgrade request's bytes after its head belong to the tunnel, not to a body.
-    const upgrade = isUpgrade(incoming) ? incoming.headers.upgrade : undefined;
+    // An HTTP/2 WebSocket (extended CONNECT) goes upstream as an HTTP/1.1 WebSocket handshake.
+    const webSocketKey = h2Stream !== undefined && isWebSocketConnect(incoming) ? newWebSocketKey() : undefined;
+    if (webSocketKey !== undefined) headers.push('sec-websocket-key', webSocketKey);
+    const upgrade = webSocketKey !== undefined ? 'websocket' : isUpgrade(incoming) ? incoming.headers.upgrade : undefined;
     const hasBody = upgrade !== undefined ? false : incoming.headers['content-length'] !== undefined
       ? incoming.headers['content-length'] !== '0'
       : incoming.headers['transfer-encoding'] !== undefined || (h2Stream !== undefined && !h2Stream.endAfterHeaders);
     const connection = ClientConnection.of(h2Stream ?? incoming.socket);
 
-    const proxied = new ProxiedRequest(this, exchange, context.env, { path, method, headers, hasBody, upgrade }, (error) => {
+    const proxied = new ProxiedRequest(this, exchange, context.env, { path, method: webSocketKey === undefined ? method : 'GET', headers, hasBody, upgrade, webSocketKey }, (error) => {
       if (error === undefined) outcome.done(exchange);
       else {
         // A half-read request body cannot be drained cheaply; the error response ends the connection.
