@@ -293,4 +293,18 @@ describe('WebSocket and Upgrade tunnels', () => {
     }
   });
 
+  it('counts tunnels against limits.max_connections', async () => {
+    const lb = await startEdgelb({ limits: { max_connections: 2 }, upstreams: { web: { peers: [upstream.address] } } });
+    const [one, two] = await Promise.all([openSocket(`ws://127.0.0.1:${lb.port}/one`), openSocket(`ws://127.0.0.1:${lb.port}/two`)]);
+    let opened = false;
+    const third = openSocket(`ws://127.0.0.1:${lb.port}/three`).then((socket) => ((opened = true), socket));
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal(opened, false, 'a third connection waits while two tunnels are open');
+    one.ws.close();
+    const socket = await third;
+    assert.equal(await roundTrip(socket, 'in'), 'in');
+    for (const open of [two, socket]) open.ws.close();
+    await lb.kill();
+  });
+
 });
