@@ -59,7 +59,7 @@ const dir = mkdtempSync(join(tmpdir(), 'edgelb-observer-cost-'));
 try {
   const file = join(dir, 'access.log');
   const accessLog = new AccessLog(file, log);
-  const metrics = new Metrics(pools, { store: new MemoryHealthStore(pools), inFlight: () => 0, tunnelsOpen: () => 0, openConnections: async () => 0 });
+  const metrics = new Metrics(pools, { store: new MemoryHealthStore(pools), inFlight: () => 0, tunnelsOpen: () => 0, isEjected: () => false, ejections: () => 0, openConnections: async () => 0 });
   await measure(accessLog); // warm-up: JIT, file pages
   const baseline = await measure(undefined);
   const logged = await measure(accessLog);

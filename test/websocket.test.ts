@@ -307,4 +307,15 @@ describe('WebSocket and Upgrade tunnels', () => {
     await lb.kill();
   });
 
+  it('holds none of a peer\'s request connections or queue with its tunnels (max_connections_per_peer)', async () => {
+    const lb = await startEdgelb({ upstreams: { web: { peers: [upstream.address], max_connections_per_peer: 1, max_queue_per_peer: 0 } } });
+    const sockets = [];
+    for (let i = 0; i < 4; i++) sockets.push(await openSocket(`ws://127.0.0.1:${lb.port}/slot-${i}`));
+    const plain = await fetch(`${lb.url}/stats`);
+    assert.equal(plain.status, 200, 'a request still finds the peer\'s one connection free');
+    await plain.text();
+    for (const socket of sockets) socket.ws.close();
+    await lb.kill();
+  });
+
 });

@@ -62,9 +62,63 @@ const healthCheck = z
   .refine((check) => check.interval > 0, { message: 'must be greater than 0', path: ['interval'] })
   .refine((check) => check.timeout > 0, { message: 'must be greater than 0', path: ['timeout'] });
 
+/** A peer is `host:port`, or an object with its `weight` and whether it is a `backup`. */
+const peerObject = z.strictObject({
+  addr: address,
+  /** Its share of requests relative to the pool's other peers. */
+  weight: z.int().min(1).max(1000, 'at most 1000').default(1),
+  /** Takes requests only while no other peer of the pool is up. */
+  backup: z.boolean().default(false),
+}).transform((p) => ({ ...p.addr, weight: p.weight, backup: p.backup }));
+// Chosen by the input's type, so a problem names the key as written: `peers.0`, `peers.1.weight`.
+const peer = z.unknown().transform((value, ctx) => {
+  if (typeof value !== 'string' && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    ctx.addIssue({ code: 'custom', message: 'must be host:port or { addr, weight, backup }' });
+    return z.NEVER;
+  }
+  const parsed = typeof value === 'string'
+    ? address.transform((a) => ({ ...a, weight: 1, backup: false })).safeParse(value)
+    : peerObject.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue(issue as never);
+  return z.NEVER;
+});
+
+/** A key the design names but this version does not implement: refused by name, never ignored. */
+const notBuilt = z.unknown().refine(() => false, 'not available in this version').optional();
+
+/** Passive health: peers failing real requests leave the rotation for a while. */
+const outlierDetection = z.strictObject({
+  /** Connect errors, timeouts and `failure_statuses` answers in a row that eject a peer. */
+  consecutive_failures: z.int().min(1).default(5),
+  failure_statuses: z.array(z.int().min(100).max(599)).default([502, 503, 504]),
+  /** The first ejection's length; each further ejection of the same peer doubles it. */
+  base_ejection_time: duration.default(30_000),
+  max_ejection_time: duration.default(300_000),
+  /** Never more of the pool's peers ejected at once than this share. */
+  max_ejected_percent: z.int().min(0).max(100).default(50),
+})
+  .refine((o) => o.base_ejection_time > 0, { message: 'must be greater than 0', path: ['base_ejection_time'] })
+  .refine((o) => o.max_ejection_time >= o.base_ejection_time, { message: 'must be at least base_ejection_time', path: ['max_ejection_time'] });
+
+const SELECTIONS = ['round_robin', 'least_request', 'random'] as const;
+type Selection = (typeof SELECTIONS)[number];
+const NOT_BUILT_SELECTIONS = new Set(['ewma', 'consistent_hash']);
+
 const pool = z.strictObject({
-  peers: z.array(address).min(1, 'a pool needs at least one peer'),
-  selection: z.enum(['round_robin']).default('round_robin'),
+  peers: z.array(peer).min(1, 'a pool needs at least one peer'),
+  selection: z.string().superRefine((name, ctx) => {
+    if (NOT_BUILT_SELECTIONS.has(name)) ctx.addIssue({ code: 'custom', message: `"${name}" is not available in this version` });
+    else if (!(SELECTIONS as readonly string[]).includes(name)) ctx.addIssue({ code: 'custom', message: `must be one of ${SELECTIONS.join(', ')}` });
+  }).transform((name) => name as Selection).default('round_robin'),
+  outlier_detection: outlierDetection.optional(),
+  /** With no peer up: `fail` answers 503; `panic` sends requests to every configured peer. */
+  when_all_down: z.enum(['fail', 'panic']).default('fail'),
+  hash_key: notBuilt,
+  sticky: notBuilt,
+  slow_start: notBuilt,
+  retry_on: notBuilt,
+  discovery: notBuilt,
   /** Host header (and, with TLS, SNI) sent upstream; absent: the client's Host passes through. */
   host: z.string().regex(HOST_HEADER, 'must be a host name or IP, optionally with :port').optional(),
   /** Connect to the peers over TLS, with SNI = `host` (or the peer's name) and verification. */
@@ -230,6 +284,7 @@ export const configSchema = z.strictObject({
   upstreams: z
     .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'pool names use letters, digits, "_", "." and "-"'), pool, 'required: a map of pools, each with peers')
     .refine((pools) => Object.keys(pools).length > 0, 'needs at least one pool'),
+  access_log_format: notBuilt,
   /** One JSON line per request: `true` on stdout, a file path, or `false` for none. */
   access_log: z.union([z.boolean(), z.string().min(1)]).default(true),
   admin: admin.optional(),
@@ -258,6 +313,7 @@ export type Config = z.output<typeof configSchema>;
 export type PoolConfig = Config['upstreams'][string];
 export type ListenerConfig = Config['listen'][number];
 export type LimitsConfig = Config['limits'];
+export type OutlierDetectionConfig = NonNullable<PoolConfig['outlier_detection']>;
 export type RouteConfig = NonNullable<Config['routes']>[number];
 export type CertPairConfig = NonNullable<ListenerConfig['tls']>['certs'][number];
 

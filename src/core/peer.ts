@@ -5,6 +5,10 @@ import type { PoolConfig } from './config.ts';
 export interface Peer extends Address {
   readonly id: string;
   readonly pool: string;
+  /** Its share of the pool's requests, relative to the other peers' weights. */
+  readonly weight: number;
+  /** Takes requests only while no other peer of its pool is up. */
+  readonly backup: boolean;
 }
 
 /** A pool as the request path sees it: its peers in configured order and its settings. */
@@ -20,7 +24,7 @@ const DEFAULT_MAX_RETRIES = 3;
 
 export function buildPools(upstreams: Record<string, PoolConfig>): Pool[] {
   return Object.entries(upstreams).map(([name, config]) => {
-    const peers = config.peers.map((address) => ({ ...address, id: formatAddress(address), pool: name }));
+    const peers = config.peers.map(({ weight, backup, ...address }) => ({ ...address, id: formatAddress(address), pool: name, weight, backup }));
     const retries = config.retries ?? Math.min(peers.length - 1, DEFAULT_MAX_RETRIES);
     return { name, peers, config, retries };
   });

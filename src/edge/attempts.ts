@@ -3,11 +3,13 @@ import type { Log } from '../core/log.ts';
 import type { Peer } from '../core/peer.ts';
 import { failureProxyError, mayRetry, type AttemptFailure } from './attempt-failure.ts';
 import type { RoutedExchange } from './exchange.ts';
+import type { OutlierDetection } from './outlier-detection.ts';
 import type { PeerRecord, PeerStats } from './peer-stats.ts';
 
 /** What the attempts of a request need from the runtime that makes them. */
 export interface AttemptRuntime {
   readonly stats: PeerStats;
+  readonly outliers: OutlierDetection;
   /** Whether the peer can take one more request; a runtime that does not limit says always. */
   hasRoom(peer: Peer): boolean;
   readonly log: Log;
@@ -56,9 +58,18 @@ export class Attempts {
     return peer;
   }
 
-  /** The attempt's response head arrived after `latencyMs`. */
-  answered(latencyMs: number): void {
-    this.#record!.answered(latencyMs);
+  /**
+   * The attempt's response head (`status`) arrived after `latencyMs`. A status the pool's
+   * outlier detection counts as a failure counts against the peer, though the answer goes on to
+   * the client.
+   */
+  answered(latencyMs: number, status: number): void {
+    const record = this.#record!;
+    const { pool, peer } = this.#exchange;
+    const outliers = this.#runtime.outliers;
+    if (!outliers.isFailureStatus(pool, status)) return record.answered(latencyMs);
+    record.failed();
+    outliers.failed(pool, peer!, record.consecutiveFailures, `answered ${status}`);
   }
 
   /** The attempt is over (its answer ended, was cut, or it failed). */
@@ -74,7 +85,11 @@ export class Attempts {
   failed(failure: AttemptFailure): boolean {
     const exchange = this.#exchange;
     const peer = exchange.peer!;
-    this.#record?.failed();
+    const record = this.#record;
+    if (record !== undefined) {
+      record.failed();
+      this.#runtime.outliers.failed(exchange.pool, peer, record.consecutiveFailures, `${failure.kind}: ${describeError(failure.error)}`);
+    }
     this.ended();
     this.#failure = failure;
     (exchange.failedPeers ??= []).push(peer);

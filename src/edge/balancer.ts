@@ -22,6 +22,7 @@ export interface BalancerOptions<E extends Env> {
 }
 
 const NO_PEERS: readonly never[] = [];
+const ACCEPT_ALL = (): boolean => true;
 
 /**
  * The data plane as a Hono app, the same on every runtime: route the request to its pool, take
@@ -31,7 +32,8 @@ const NO_PEERS: readonly never[] = [];
 export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono<E> {
   const { routes, store, forwarder, log, observer } = options;
   const pools = [...new Set(routes.routes.map((route) => route.pool))];
-  const selections = new Map<Pool, Selection>(pools.map((pool) => [pool, createSelection(pool)]));
+  const selections = new Map<Pool, Selection>(pools.map((pool) => [pool, createSelection(pool, forwarder.stats)]));
+  const outliers = forwarder.outliers;
   const retryAfterSeconds = new Map(pools.map((pool) => [pool, Math.max(1, Math.ceil(pool.config.health_check.interval / 1000))]));
 
   const outcome: RequestOutcome = {
@@ -69,9 +71,12 @@ export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono
       const { pool } = route;
       const healthy = store.healthyPeers(pool.name);
       const selection = selections.get(pool)!;
-      const candidates = selection.candidates(selection.needsKey ? request.clientAddress : undefined, acceptHealthy(healthy));
+      // No peer up: with `when_all_down: panic` every configured peer is tried, ejected or not.
+      const panic = healthy.length === 0 && pool.config.when_all_down === 'panic';
+      const accept = panic ? ACCEPT_ALL : outliers.accept(pool, acceptHealthy(healthy));
+      const candidates = selection.candidates(selection.needsKey ? request.clientAddress : undefined, accept);
       exchange = new Exchange(route, candidates, c, request);
-      if (healthy.length === 0) return replyResponse(outcome.failed(exchange, noHealthyPeer(pool.name)));
+      if (healthy.length === 0 && !panic) return replyResponse(outcome.failed(exchange, noHealthyPeer(pool.name)));
       return forwarder.forward(c, exchange as RoutedExchange, outcome);
     } catch (error) {
       return replyResponse(outcome.failed(exchange ?? new Exchange(undefined, NO_PEERS, c, undefined), error));

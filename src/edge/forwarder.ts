@@ -2,6 +2,8 @@ import type { Context, Env } from 'hono';
 import type { RoutedRequest } from '../core/routing/route-table.ts';
 import type { ErrorReply } from './error-response.ts';
 import type { Exchange, RoutedExchange } from './exchange.ts';
+import type { OutlierDetection } from './outlier-detection.ts';
+import type { PeerStats } from './peer-stats.ts';
 
 /** What the balancer does once a forwarded request is over; the forwarder calls one of them, once. */
 export interface RequestOutcome {
@@ -16,6 +18,11 @@ export interface RequestOutcome {
  * runtimes), like undici's `Dispatcher` seam.
  */
 export interface Forwarder<E extends Env = Env> {
+  /** What this edge knows of each peer from its own traffic (load-aware selection reads it). */
+  readonly stats: PeerStats;
+  /** Which peers this edge has ejected for failing its requests. */
+  readonly outliers: OutlierDetection;
+
   /**
    * What routing needs of the request, read from the runtime's own request object; throws a
    * `ProxyError` for a request that is not to be proxied (its target is unusable, or it is over

@@ -11,6 +11,8 @@ export interface MetricSources {
   readonly store: HealthStore;
   inFlight(peer: Peer): number;
   tunnelsOpen(peer: Peer): number;
+  isEjected(peer: Peer): boolean;
+  ejections(peer: Peer): number;
   openConnections(): Promise<number>;
   /** With `redis`: whether Redis answers (the gauge exists only then). */
   redisReachable?(): boolean;
@@ -124,6 +126,22 @@ export class Metrics implements RequestObserver {
     perPeer('edgelb_peer_drained', 'Whether the peer is drained: out of rotation by an operator (1) or not (0).', (peer) =>
       (sources.store.isDrained(peer) ? 1 : 0));
     perPeer('edgelb_upstream_requests_in_flight', 'Requests sent or queued to the peer and not finished.', (peer) => sources.inFlight(peer));
+    perPeer('edgelb_peer_ejected', 'Whether the peer is ejected for failing real requests (1) or not (0), by outlier_detection.', (peer) =>
+      (sources.isEjected(peer) ? 1 : 0));
+    const counted = new Map<Peer, number>();
+    new Counter({
+      name: 'edgelb_peer_ejections_total',
+      help: 'Times the peer was ejected by outlier_detection.',
+      labelNames: ['pool', 'peer'],
+      registers,
+      collect() {
+        for (const peer of peers) {
+          const total = sources.ejections(peer);
+          this.inc({ pool: peer.pool, peer: peer.id }, total - (counted.get(peer) ?? 0));
+          counted.set(peer, total);
+        }
+      },
+    });
     perPeer('edgelb_tunnels_open', 'WebSocket and other Upgrade tunnels open to the peer.', (peer) => sources.tunnelsOpen(peer));
     const redisReachable = sources.redisReachable;
     if (redisReachable !== undefined) {

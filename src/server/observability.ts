@@ -51,6 +51,8 @@ export class Observability {
       store,
       inFlight: (peer) => this.#inFlight(peer),
       tunnelsOpen: (peer) => this.#tunnelsOpen(peer),
+      isEjected: (peer) => this.#forwarder?.outliers.isEjected(peer) ?? false,
+      ejections: (peer) => this.#forwarder?.outliers.ejections(peer) ?? 0,
       openConnections: async () => (await this.#listeners?.connectionCount()) ?? 0,
       ...(store.reachable === undefined ? {} : { redisReachable: () => store.reachable ?? false }),
     });
@@ -75,6 +77,7 @@ export class Observability {
       store: this.#store,
       inFlight: (peer) => this.#inFlight(peer),
       tunnelsOpen: (peer) => this.#tunnelsOpen(peer),
+      isEjected: (peer) => this.#forwarder?.outliers.isEjected(peer) ?? false,
       requestsServed: (peer) => metrics.requestsServed(peer),
       requestsRouted: (route) => metrics.requestsRouted(route),
     };

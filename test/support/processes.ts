@@ -36,6 +36,8 @@ export interface Upstream {
   readonly address: string;
   readonly process: ChildProcess;
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** From now on the echo upstream answers its echo with `status` after `delayMs`. */
+  behave(status: number, delayMs?: number): Promise<void>;
   /** The echo upstream's counters (see test/fixtures/echo-upstream.ts). */
   stats(): Promise<{ abandoned: number; slowPending: number; downloadBytesSent: number; connections: number; peakConnections: number }>;
 }
@@ -46,7 +48,7 @@ export function startUpstream(name: string, port = 0): Promise<Upstream> {
 }
 
 /** Starts the WebSocket upstream (test/fixtures/ws-upstream.ts); its `stats` are its tunnel counts. */
-export function startWsUpstream(name: string, port = 0): Promise<Omit<Upstream, 'stats'> & { stats(): Promise<{ open: number; opened: number }> }> {
+export function startWsUpstream(name: string, port = 0): Promise<Omit<Upstream, 'stats' | 'behave'> & { stats(): Promise<{ open: number; opened: number }> }> {
   return startFixture('ws-upstream.ts', name, port) as never;
 }
 
@@ -66,6 +68,7 @@ async function startFixture(fixture: string, name: string, port: number): Promis
     process: child,
     kill: (signal = 'SIGKILL') => stop(child, signal),
     stats: async () => (await fetch(`http://127.0.0.1:${bound}/stats`)).json() as never,
+    behave: async (status, delayMs = 0) => void await (await fetch(`http://127.0.0.1:${bound}/behave?status=${status}&delay=${delayMs}`)).text(),
   };
 }
 

@@ -2,33 +2,46 @@ import type { Peer } from '../peer.ts';
 import type { Accept, Selection } from './selection.ts';
 
 /**
- * Round robin over the peers `accept` takes: each request starts one accepted peer further
- * along, and its fallback candidates are the accepted peers after that one, wrapping around. The
- * rotation counts accepted peers only, so a peer that is down or drained does not hand its turns
- * to the one after it: the others share them evenly.
+ * Smooth weighted round robin (nginx's): on each request every accepted peer's running score
+ * grows by its weight, the highest score is chosen and gives back the sum of the weights. Over
+ * any run of requests each peer gets its weight's share, spread out rather than in bursts (5:1:1
+ * goes a a b a c a a), and equal weights give plain round robin. Only accepted peers take part,
+ * so a peer that is down or drained does not hand its turns to the one after it: the others
+ * share them by weight. The fallback candidates are the accepted peers after the chosen one.
  */
 export class RoundRobin implements Selection {
   readonly needsKey = false;
   readonly #peers: readonly Peer[];
-  #next = 0;
+  readonly #scores: number[];
 
   constructor(peers: readonly Peer[]) {
     this.#peers = peers;
+    this.#scores = peers.map(() => 0);
   }
 
   *candidates(_key: string | undefined, accept: Accept): Iterable<Peer> {
     const peers = this.#peers;
-    let accepted = 0;
-    for (const peer of peers) if (accept(peer)) accepted++;
-    if (accepted === 0) return;
-    const turn = this.#next % accepted;
-    // Wrap well before 2^53 so the counter never loses precision on a long-lived process.
-    this.#next = (turn + 1) % accepted;
-    let first = 0;
-    for (let seen = 0; ; first++) if (accept(peers[first]!) && seen++ === turn) break;
+    const scores = this.#scores;
+    let total = 0;
+    let chosen = -1;
     for (let i = 0; i < peers.length; i++) {
-      const peer = peers[(first + i) % peers.length]!;
-      if (accept(peer)) yield peer;
+      const peer = peers[i]!;
+      if (!accept(peer)) continue;
+      scores[i]! += peer.weight;
+      total += peer.weight;
+      if (chosen < 0 || scores[i]! > scores[chosen]!) chosen = i;
     }
+    if (chosen < 0) return;
+    scores[chosen]! -= total;
+    yield* acceptedFrom(peers, chosen, accept);
+  }
+}
+
+/** The peer at `first`, then the accepted peers after it in configured order, wrapping around. */
+export function* acceptedFrom(peers: readonly Peer[], first: number, accept: Accept): Iterable<Peer> {
+  yield peers[first]!;
+  for (let i = 1; i < peers.length; i++) {
+    const peer = peers[(first + i) % peers.length]!;
+    if (accept(peer)) yield peer;
   }
 }

@@ -1,7 +1,12 @@
 import type { Peer } from '../peer.ts';
 
-/** Whether a peer may take a request now: up, not drained (and later: not ejected). */
+/** Whether a peer may take a request now: up, not drained, not ejected. */
 export type Accept = (peer: Peer) => boolean;
+
+/** What a load-aware selection reads: the requests this edge has in flight to each peer. */
+export interface PeerLoad {
+  inFlight(peer: Peer): number;
+}
 
 /**
  * A selection algorithm, in the shape of Pingora's: built once over all of a pool's peers (again

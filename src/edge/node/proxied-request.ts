@@ -123,7 +123,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
     const exchange = this.#exchange;
     exchange.status = statusCode;
     exchange.upstreamHeaderMs = performance.now() - this.#attemptStartedAt;
-    this.#attempts.answered(exchange.upstreamHeaderMs);
+    this.#attempts.answered(exchange.upstreamHeaderMs, statusCode);
     // The head goes out with the first body bytes when they come in the same read, and a body
     // broken from its first byte (a chunk size no one can read) still gets a clean 502. Else it
     // goes out on its own, so a stream (server-sent events, a long poll) has its head at once, as
@@ -168,7 +168,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
     const exchange = this.#exchange;
     exchange.status = statusCode;
     exchange.upstreamHeaderMs = performance.now() - this.#attemptStartedAt;
-    this.#attempts.answered(exchange.upstreamHeaderMs);
+    this.#attempts.answered(exchange.upstreamHeaderMs, statusCode);
     const client = this.#acceptUpgrade(headers);
     if (client === undefined) {
       socket.destroy();

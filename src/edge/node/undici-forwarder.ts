@@ -14,6 +14,7 @@ import type { ErrorReply } from '../error-response.ts';
 import type { RoutedExchange } from '../exchange.ts';
 import type { Forwarder, RequestOutcome } from '../forwarder.ts';
 import { upstreamRequestHeaders } from '../headers.ts';
+import { OutlierDetection } from '../outlier-detection.ts';
 import { PeerStats } from '../peer-stats.ts';
 import { ClientConnection } from './client-connection.ts';
 import { isWebSocketConnect, NodeRequest, type RequestLimits } from './node-request.ts';
@@ -43,6 +44,7 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
   readonly log: Log;
   readonly logPeers: boolean;
   readonly stats = new PeerStats();
+  readonly outliers: OutlierDetection;
   readonly tunnels = new OpenTunnels();
   /** Requests each peer may have sent or waiting for a connection; past it the peer is full. */
   readonly #capacity = new Map<Peer, number>();
@@ -55,6 +57,7 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
   /** `tlsByPool` holds the TLS settings of every pool with `tls: true`. */
   constructor(pools: readonly Pool[], log: Log, limits: LimitsConfig, tlsByPool: ReadonlyMap<string, PoolTls> = new Map()) {
     this.log = log;
+    this.outliers = new OutlierDetection(log);
     this.#bodyStallMs = limits.client_body_timeout;
     this.#requestLimits = { maxUriLength: limits.max_uri_length, maxHeaders: limits.max_headers };
     this.logPeers = log.isLevelEnabled('debug');
@@ -96,8 +99,13 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
     return this.stats.inFlight(peer);
   }
 
+  /**
+   * Whether the peer can take one more request. A tunnel left undici's pool with its connection
+   * when the peer switched protocols, so it holds none of the pool's connections or queue:
+   * tunnels are bounded by `limits.max_connections` instead.
+   */
   hasRoom(peer: Peer): boolean {
-    return this.stats.inFlight(peer) < this.#capacity.get(peer)!;
+    return this.stats.inFlight(peer) - this.tunnels.count(peer) < this.#capacity.get(peer)!;
   }
 
   dispatcherFor(peer: Peer): Dispatcher {

@@ -8,6 +8,7 @@ import { downstreamResponseHeaders, upstreamRequestHeaders } from '../headers.ts
 import type { AttemptFailure } from '../attempt-failure.ts';
 import { Attempts, type AttemptRuntime } from '../attempts.ts';
 import { declaredBodyTooLarge } from '../body-limit.ts';
+import { OutlierDetection } from '../outlier-detection.ts';
 import { PeerStats } from '../peer-stats.ts';
 
 /**
@@ -21,9 +22,11 @@ export class FetchForwarder implements Forwarder, AttemptRuntime {
   readonly logPeers: boolean;
   /** Per isolate, like the round robin. */
   readonly stats = new PeerStats();
+  readonly outliers: OutlierDetection;
 
   constructor(log: Log) {
     this.log = log;
+    this.outliers = new OutlierDetection(log);
     this.logPeers = log.isLevelEnabled('debug');
   }
 
@@ -88,7 +91,7 @@ export class FetchForwarder implements Forwarder, AttemptRuntime {
       if (attempt instanceof Response) {
         exchange.status = attempt.status;
         exchange.upstreamHeaderMs = performance.now() - startedAt;
-        attempts.answered(exchange.upstreamHeaderMs);
+        attempts.answered(exchange.upstreamHeaderMs, attempt.status);
         attempts.ended();
         const peerSocket = (attempt as WorkersResponse).webSocket;
         if (websocket && peerSocket != null) return new Response(null, { status: 101, webSocket: peerSocket } as ResponseInit);

@@ -12,7 +12,7 @@ export const DASHBOARD_PAGE = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>edgelb</title>
 <style>
-  :root { color-scheme: light dark; --up: #1a7f37; --down: #cf222e; --draining: #9a6700; --muted: #6e7781; }
+  :root { color-scheme: light dark; --up: #1a7f37; --down: #cf222e; --draining: #9a6700; --ejected: #bc4c00; --muted: #6e7781; }
   body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; }
   header { display: flex; gap: 1rem; align-items: baseline; }
   h1 { font-size: 1.3rem; margin: 0; }
@@ -25,11 +25,13 @@ export const DASHBOARD_PAGE = `<!doctype html>
   .peer[data-state="up"] { border-left-color: var(--up); }
   .peer[data-state="down"] { border-left-color: var(--down); }
   .peer[data-state="draining"] { border-left-color: var(--draining); }
+  .peer[data-state="ejected"] { border-left-color: var(--ejected); }
   .id { font-family: ui-monospace, monospace; font-weight: 600; }
   .state { float: right; font-weight: 600; text-transform: uppercase; font-size: .8rem; }
   .peer[data-state="up"] .state { color: var(--up); }
   .peer[data-state="down"] .state { color: var(--down); }
   .peer[data-state="draining"] .state { color: var(--draining); }
+  .peer[data-state="ejected"] .state { color: var(--ejected); }
   .figures { display: flex; gap: 1rem; color: var(--muted); margin: .3rem 0; }
   .figures b { color: CanvasText; font-weight: 600; }
   svg { width: 100%; height: 32px; display: block; }

@@ -5,10 +5,15 @@ import type { Route } from '../../core/routing/route-table.ts';
 /** One peer as an operator's table shows it. Times are ISO 8601; null where nothing is known yet. */
 export interface PeerStatus {
   readonly id: string;
-  /** `draining`: taken out of rotation by an operator, whatever its health. */
-  readonly state: 'up' | 'down' | 'draining';
+  /**
+   * `draining`: taken out of rotation by an operator, whatever its health; `ejected`: passing its
+   * checks but out for failing real requests (`outlier_detection`).
+   */
+  readonly state: 'up' | 'down' | 'draining' | 'ejected';
   readonly healthy: boolean;
   readonly drained: boolean;
+  /** Out of rotation for failing real requests, by this process's outlier detection. */
+  readonly ejected: boolean;
   /** When the peer's health last changed. */
   readonly since: string | null;
   readonly checkedAt: string | null;
@@ -52,6 +57,7 @@ export interface StatusSources {
   readonly store: HealthStore;
   inFlight(peer: Peer): number;
   tunnelsOpen(peer: Peer): number;
+  isEjected(peer: Peer): boolean;
   requestsServed(peer: Peer): number;
   requestsRouted(route: Route | undefined): number;
 }
@@ -60,11 +66,13 @@ export function peerStatus(peer: Peer, sources: StatusSources): PeerStatus {
   const state = sources.store.state(peer);
   const drained = sources.store.isDrained(peer);
   const healthy = state?.up !== false;
+  const ejected = sources.isEjected(peer);
   return {
     id: peer.id,
-    state: drained ? 'draining' : healthy ? 'up' : 'down',
+    state: drained ? 'draining' : !healthy ? 'down' : ejected ? 'ejected' : 'up',
     healthy,
     drained,
+    ejected,
     since: state ? new Date(state.since).toISOString() : null,
     checkedAt: state ? new Date(state.checkedAt).toISOString() : null,
     latencyMs: state ? Math.round(state.latencyMs * 1000) / 1000 : null,

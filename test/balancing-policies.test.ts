@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { request } from 'undici';
+import { adminUrl, sample } from './support/admin.ts';
+import { client } from './support/http.ts';
+import { killAll, startEdgelb, startUpstream, type Edgelb } from './support/processes.ts';
+import { waitFor } from './support/wait-for.ts';
+
+/** One GET: who answered (the `x-upstream` header) and the status. */
+async function ask(lb: Edgelb): Promise<{ status: number; upstream: string | undefined }> {
+  const res = await request(`${lb.url}/`, { dispatcher: client });
+  await res.body.text();
+  return { status: res.statusCode, upstream: res.headers['x-upstream'] as string | undefined };
+}
+
+async function askMany(lb: Edgelb, count: number): Promise<{ status: number; upstream: string | undefined }[]> {
+  const answers = [];
+  for (let i = 0; i < count; i++) answers.push(await ask(lb));
+  return answers;
+}
+
+describe('balancing policies', () => {
+  afterEach(killAll);
+
+  it('weights 5:1:1 give nginx\'s smooth order, without bursts', async () => {
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => startUpstream(name)));
+    const lb = await startEdgelb({ upstreams: { web: { peers: [{ addr: a!.address, weight: 5 }, b!.address, c!.address] } } });
+    const order = (await askMany(lb, 14)).map((answer) => answer.upstream);
+    assert.deepEqual(order, ['a', 'a', 'b', 'a', 'c', 'a', 'a', 'a', 'a', 'b', 'a', 'c', 'a', 'a']);
+  });
+
+  it('least_request sends under 15% of concurrent requests to a peer 20 times slower', async () => {
+    const upstreams = await Promise.all(['fast-1', 'fast-2', 'slow'].map((name) => startUpstream(name)));
+    await upstreams[0]!.behave(200, 2);
+    await upstreams[1]!.behave(200, 2);
+    await upstreams[2]!.behave(200, 40);
+    const lb = await startEdgelb({ access_log: false, upstreams: { web: { peers: upstreams.map((u) => u.address), selection: 'least_request' } } });
+    const counts = new Map<string, number>();
+    let total = 0;
+    // 16 clients, 40 requests each: bounded, whatever the speeds.
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      for (let i = 0; i < 40; i++) {
+        const { status, upstream } = await ask(lb);
+        assert.equal(status, 200);
+        counts.set(upstream!, (counts.get(upstream!) ?? 0) + 1);
+        total++;
+      }
+    }));
+    const slowShare = (counts.get('slow') ?? 0) / total;
+    assert.ok(slowShare < 0.15, `the slow peer took ${(slowShare * 100).toFixed(1)}% (${JSON.stringify(Object.fromEntries(counts))})`);
+  });
+
+  it('ejects a peer answering 500 while its checks pass, lets it back after the ejection time, and ejects it longer the second time', async () => {
+    const [sick, well] = await Promise.all([startUpstream('sick'), startUpstream('well')]);
+    await sick!.behave(500);
+    const token = 'outlier-token-0123456789abcdef';
+    const lb = await startEdgelb({
+      admin: { listen: '127.0.0.1:0', token },
+      upstreams: { web: { peers: [sick!.address, well!.address], outlier_detection: { consecutive_failures: 3, failure_statuses: [500], base_ejection_time: '1s' } } },
+    });
+    const ejected = () => lb.logs.filter((line) => line.msg === 'peer ejected');
+    // Round robin: every other request goes to the sick peer until its third 500.
+    const before = await askMany(lb, 6);
+    assert.equal(before.filter((answer) => answer.status === 500).length, 3);
+    await waitFor('the ejection log line', () => ejected().length === 1);
+    assert.equal(ejected()[0]!.ejectedForMs, 1000);
+    assert.equal(ejected()[0]!.peer, sick!.address);
+    assert.match(String(ejected()[0]!.reason), /answered 500/);
+    const out = await askMany(lb, 10);
+    assert.deepEqual(new Set(out.map((answer) => answer.upstream)), new Set(['well']), 'an ejected peer gets nothing');
+
+    const get = async (path: string) => fetch(`${adminUrl(lb)}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const status = await (await get('/status')).json() as { pools: { peers: { id: string; state: string; ejected: boolean }[] }[] };
+    assert.deepEqual(status.pools[0]!.peers.map((peer) => [peer.state, peer.ejected]), [['ejected', true], ['up', false]]);
+    const metrics = await (await get('/metrics')).text();
+    assert.equal(sample(metrics, 'edgelb_peer_ejected', { pool: 'web', peer: sick!.address }), 1);
+    assert.equal(sample(metrics, 'edgelb_peer_ejections_total', { pool: 'web', peer: sick!.address }), 1);
+
+    // Back after 1 s, still answering 500: out again, for twice as long.
+    await waitFor('the sick peer back in rotation', async () => (await ask(lb)).upstream === 'sick', { timeoutMs: 5_000 });
+    await waitFor('the second ejection', async () => (await ask(lb), ejected().length === 2), { timeoutMs: 5_000 });
+    assert.equal(ejected()[1]!.ejectedForMs, 2000);
+    assert.ok(lb.logs.some((line) => line.msg === 'peer back from ejection' && line.peer === sick!.address));
+  });
+
+  it('ejects a frozen peer (kill -STOP: its TCP check passes) after its timeouts, and serves from the others', async () => {
+    const [frozen, live] = await Promise.all([startUpstream('frozen'), startUpstream('live')]);
+    const lb = await startEdgelb({
+      upstreams: { web: { peers: [frozen!.address, live!.address], read_timeout: '500ms', outlier_detection: { consecutive_failures: 2 } } },
+    });
+    frozen!.process.kill('SIGSTOP');
+    try {
+      const first = await askMany(lb, 4);
+      assert.deepEqual(first.map((answer) => answer.status).sort(), [200, 200, 504, 504]);
+      await waitFor('the ejection', () => lb.logs.some((line) => line.msg === 'peer ejected' && /timeout/.test(String(line.reason))));
+      const after = await askMany(lb, 10);
+      assert.deepEqual(after.map((answer) => `${answer.status} ${answer.upstream}`), Array.from({ length: 10 }, () => '200 live'));
+    } finally {
+      frozen!.process.kill('SIGCONT');
+    }
+  });
+
+  it('never ejects more than max_ejected_percent of a pool', async () => {
+    const upstreams = await Promise.all(['x', 'y'].map((name) => startUpstream(name)));
+    for (const upstream of upstreams) await upstream.behave(503);
+    const lb = await startEdgelb({ upstreams: { web: { peers: upstreams.map((u) => u.address), outlier_detection: { consecutive_failures: 2, max_ejected_percent: 50 } } } });
+    await askMany(lb, 12);
+    await waitFor('the refusal to eject the second', () => lb.logs.some((line) => line.msg.startsWith('peer failing but not ejected')));
+    assert.equal(lb.logs.filter((line) => line.msg === 'peer ejected').length, 1);
+  });
+
+  it('sends to backup peers only while no other peer is up', async () => {
+    const [primary, backup] = await Promise.all([startUpstream('primary'), startUpstream('backup')]);
+    const lb = await startEdgelb({ upstreams: { web: { peers: [primary!.address, { addr: backup!.address, backup: true }], health_check: { interval: '200ms' } } } });
+    assert.deepEqual(new Set((await askMany(lb, 6)).map((answer) => answer.upstream)), new Set(['primary']));
+    await primary!.kill();
+    await waitFor('the backup to take over', async () => (await ask(lb)).upstream === 'backup', { timeoutMs: 5_000 });
+    assert.deepEqual(new Set((await askMany(lb, 4)).map((answer) => answer.upstream)), new Set(['backup']));
+  });
+
+  it('when_all_down: panic sends to the configured peers when none is up; the default answers 503', async () => {
+    const failing = await startUpstream('failing');
+    await failing.behave(500);
+    const check = { type: 'http', path: '/health', interval: '200ms' };
+    const [panicking, failingFast] = await Promise.all([
+      startEdgelb({ upstreams: { web: { peers: [failing.address], health_check: check, when_all_down: 'panic' } } }),
+      startEdgelb({ upstreams: { web: { peers: [failing.address], health_check: check } } }),
+    ]);
+    assert.deepEqual(await ask(panicking), { status: 500, upstream: 'failing' }, 'the peer\'s own answer, though its checks fail');
+    assert.deepEqual(await ask(failingFast), { status: 503, upstream: undefined });
+  });
+});
