@@ -29,12 +29,39 @@ describe('balancing policies', () => {
     assert.deepEqual(order, ['a', 'a', 'b', 'a', 'c', 'a', 'a', 'a', 'a', 'b', 'a', 'c', 'a', 'a']);
   });
 
-  it('least_request sends under 15% of concurrent requests to a peer 20 times slower', async () => {
-    const upstreams = await Promise.all(['fast-1', 'fast-2', 'slow'].map((name) => startUpstream(name)));
-    await upstreams[0]!.behave(200, 2);
-    await upstreams[1]!.behave(200, 2);
-    await upstreams[2]!.behave(200, 40);
-    const lb = await startEdgelb({ access_log: false, upstreams: { web: { peers: upstreams.map((u) => u.address), selection: 'least_request' } } });
+  for (const selection of ['least_request', 'ewma']) {
+    it(`${selection} sends under 15% of concurrent requests to a peer 20 times slower`, async () => {
+      const upstreams = await Promise.all(['fast-1', 'fast-2', 'slow'].map((name) => startUpstream(name)));
+      await upstreams[0]!.behave(200, 2);
+      await upstreams[1]!.behave(200, 2);
+      await upstreams[2]!.behave(200, 40);
+      const lb = await startEdgelb({ access_log: false, upstreams: { web: { peers: upstreams.map((u) => u.address), selection } } });
+      await underLoad(lb);
+    });
+  }
+
+  it('consistent_hash keeps each key on one peer, and a key\'s requests move only when its peer leaves', async () => {
+    const upstreams = await Promise.all(['h1', 'h2', 'h3'].map((name) => startUpstream(name)));
+    const lb = await startEdgelb({ upstreams: { web: { peers: upstreams.map((u) => u.address), selection: 'consistent_hash', hash_key: 'header:X-User', health_check: { interval: '200ms' } } } });
+    const askAs = async (user: string) => {
+      const res = await request(`${lb.url}/`, { dispatcher: client, headers: { 'x-user': user } });
+      await res.body.text();
+      return res.headers['x-upstream'] as string;
+    };
+    const users = Array.from({ length: 30 }, (_, i) => `user-${i}`);
+    const home = new Map<string, string>();
+    for (const user of users) home.set(user, await askAs(user));
+    for (const user of users) assert.equal(await askAs(user), home.get(user), `${user} stays on its peer`);
+    assert.equal(new Set(home.values()).size, 3, 'the users spread over all three');
+    const leaving = upstreams[0]!;
+    await leaving.kill();
+    await waitFor('the peer to leave the rotation', async () => (await Promise.all(users.map(askAs))).every((peer) => peer !== leaving.name), { timeoutMs: 5_000 });
+    for (const user of users) {
+      if (home.get(user) !== leaving.name) assert.equal(await askAs(user), home.get(user), `${user} was not on the leaving peer and did not move`);
+    }
+  });
+
+  async function underLoad(lb: Edgelb): Promise<void> {
     const counts = new Map<string, number>();
     let total = 0;
     // 16 clients, 40 requests each: bounded, whatever the speeds.
@@ -48,7 +75,7 @@ describe('balancing policies', () => {
     }));
     const slowShare = (counts.get('slow') ?? 0) / total;
     assert.ok(slowShare < 0.15, `the slow peer took ${(slowShare * 100).toFixed(1)}% (${JSON.stringify(Object.fromEntries(counts))})`);
-  });
+  }
 
   it('ejects a peer answering 500 while its checks pass, lets it back after the ejection time, and ejects it longer the second time', async () => {
     const [sick, well] = await Promise.all([startUpstream('sick'), startUpstream('well')]);

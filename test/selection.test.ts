@@ -4,9 +4,13 @@ import { validateConfig } from '../src/core/config.ts';
 import type { Log } from '../src/core/log.ts';
 import { buildPools, type Peer, type Pool } from '../src/core/peer.ts';
 import { createSelection } from '../src/core/selection/index.ts';
+import { ConsistentHash } from '../src/core/selection/consistent-hash.ts';
+import { hashKeyOf, parseHashKey } from '../src/core/selection/hash-key.ts';
 import { LeastRequest } from '../src/core/selection/least-request.ts';
+import { PeakEwma } from '../src/core/selection/peak-ewma.ts';
 import { RandomChoice } from '../src/core/selection/random-choice.ts';
 import { OutlierDetection } from '../src/edge/outlier-detection.ts';
+import { PeerRecord } from '../src/edge/peer-stats.ts';
 
 const log: Log & { lines: string[] } = {
   lines: [],
@@ -30,7 +34,7 @@ function pool(peers: unknown[], settings: Record<string, unknown> = {}): Pool {
 const port = (peer: Peer | undefined) => peer?.port;
 const first = (candidates: Iterable<Peer>) => port(candidates[Symbol.iterator]().next().value);
 const all = () => true;
-const noLoad = { inFlight: () => 0 };
+const noLoad = { inFlight: () => 0, peakLatencyMs: () => undefined };
 
 describe('selection', () => {
   it('round robin is smooth by weight: 5:1:1 goes a a b a c a a, and equal weights take turns', () => {
@@ -85,6 +89,65 @@ describe('selection', () => {
       counts.set(choice, (counts.get(choice) ?? 0) + 1);
     }
     assert.deepEqual(Object.fromEntries(counts), { 1: 300, 2: 100 });
+  });
+});
+
+describe('selection by latency and by key', () => {
+  it('ewma prefers the lower latency × (in flight + 1) of two random peers, and tries unmeasured peers', () => {
+    const peers = pool(['127.0.0.1:1', '127.0.0.1:2']).peers;
+    const latency = new Map<number, number | undefined>([[1, 20], [2, 1]]);
+    const inFlight = new Map([[1, 0], [2, 0]]);
+    const view = { inFlight: (peer: Peer) => inFlight.get(peer.port)!, peakLatencyMs: (peer: Peer) => latency.get(peer.port) };
+    const pick = () => first(new PeakEwma(peers, view, () => 0).candidates(undefined, all));
+    assert.equal(pick(), 2, 'faster wins');
+    inFlight.set(2, 30);
+    assert.equal(pick(), 1, '1 ms × 31 in flight costs more than 20 ms × 1');
+    latency.set(1, undefined);
+    inFlight.set(2, 0);
+    assert.equal(pick(), 1, 'a peer never measured counts as fast, so it gets measured');
+  });
+
+  it('the peak EWMA takes a slower answer at once and forgets it over seconds', () => {
+    const record = new PeerRecord();
+    record.observePeak(2, 0);
+    record.observePeak(50, 1);
+    assert.equal(record.peakLatencyMs, 50, 'a peak is taken at once');
+    record.observePeak(2, 1 + 10_000);
+    assert.ok(Math.abs(record.peakLatencyMs - (50 / Math.E + 2 * (1 - 1 / Math.E))) < 1e-9, 'after the decay time the peak counts for 1/e');
+  });
+
+  it('consistent_hash keeps a key on its peer and moves only the keys of a peer that leaves', () => {
+    const peers = pool(['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3', '127.0.0.1:4']).peers;
+    const ring = new ConsistentHash(peers);
+    const keys = Array.from({ length: 4000 }, (_, i) => `user-${i}`);
+    const before = keys.map((key) => first(ring.candidates(key, all)));
+    assert.deepEqual(keys.slice(0, 50).map((key) => first(ring.candidates(key, all))), before.slice(0, 50), 'the same key, the same peer');
+    const shares = [1, 2, 3, 4].map((p) => before.filter((owner) => owner === p).length / keys.length);
+    for (const share of shares) assert.ok(share > 0.15 && share < 0.35, `even shares: ${shares.join(', ')}`);
+    const withoutThree = (peer: Peer) => peer.port !== 3;
+    const after = keys.map((key) => first(ring.candidates(key, withoutThree)));
+    const moved = keys.filter((_, i) => after[i] !== before[i]).length;
+    assert.equal(moved, before.filter((owner) => owner === 3).length, 'only the leaving peer\'s keys move');
+    assert.ok(moved / keys.length < 0.35, `about 1/4 of the keys moved: ${moved}`);
+    assert.deepEqual(new Set([...ring.candidates('x', all)].map(port)).size, 4, 'the fallbacks are the other peers, once each');
+  });
+
+  it('consistent_hash respects weights', () => {
+    const ring = new ConsistentHash(pool([{ addr: '127.0.0.1:1', weight: 3 }, '127.0.0.1:2']).peers);
+    const owners = Array.from({ length: 4000 }, (_, i) => first(ring.candidates(`k${i}`, all)));
+    const heavy = owners.filter((owner) => owner === 1).length / owners.length;
+    assert.ok(heavy > 0.68 && heavy < 0.82, `weight 3 of 4 takes about 75%: ${heavy}`);
+  });
+
+  it('reads the hash key from the client address, the path, a header or a cookie, falling back to the address', () => {
+    const request = (headers: Record<string, string>, path = '/a/b?x=1') => ({ method: 'GET', authority: undefined, path, header: (name: string) => headers[name], clientAddress: '203.0.113.7' });
+    assert.equal(hashKeyOf(request({}), parseHashKey('client_ip')!), '203.0.113.7');
+    assert.equal(hashKeyOf(request({}), parseHashKey('path')!), '/a/b');
+    assert.equal(hashKeyOf(request({ 'x-user': 'ann' }), parseHashKey('header:X-User')!), 'ann');
+    assert.equal(hashKeyOf(request({ cookie: 'a=1; session=s-42; b=2' }), parseHashKey('cookie:session')!), 's-42');
+    assert.equal(hashKeyOf(request({}), parseHashKey('cookie:session')!), '203.0.113.7');
+    assert.equal(parseHashKey('header:'), undefined);
+    assert.equal(parseHashKey('ip'), undefined);
   });
 });
 

@@ -1,3 +1,4 @@
+import { parseHashKey, type HashKey } from './selection/hash-key.ts';
 import { z } from 'zod';
 import { isLoopback, parseAddress, type Address } from './address.ts';
 import { MAX_DURATION_MS, parseDuration } from './duration.ts';
@@ -101,9 +102,9 @@ const outlierDetection = z.strictObject({
   .refine((o) => o.base_ejection_time > 0, { message: 'must be greater than 0', path: ['base_ejection_time'] })
   .refine((o) => o.max_ejection_time >= o.base_ejection_time, { message: 'must be at least base_ejection_time', path: ['max_ejection_time'] });
 
-const SELECTIONS = ['round_robin', 'least_request', 'random'] as const;
+const SELECTIONS = ['round_robin', 'least_request', 'ewma', 'random', 'consistent_hash'] as const;
 type Selection = (typeof SELECTIONS)[number];
-const NOT_BUILT_SELECTIONS = new Set(['ewma', 'consistent_hash']);
+const NOT_BUILT_SELECTIONS = new Set<string>();
 
 const pool = z.strictObject({
   peers: z.array(peer).min(1, 'a pool needs at least one peer'),
@@ -114,7 +115,9 @@ const pool = z.strictObject({
   outlier_detection: outlierDetection.optional(),
   /** With no peer up: `fail` answers 503; `panic` sends requests to every configured peer. */
   when_all_down: z.enum(['fail', 'panic']).default('fail'),
-  hash_key: notBuilt,
+  /** What `consistent_hash` hashes: `client_ip`, `path`, `header:NAME` or `cookie:NAME`. */
+  hash_key: z.string().default('client_ip').transform(readWith((text: string): HashKey | { error: string } =>
+    parseHashKey(text) ?? { error: `"${text}" is not client_ip, path, header:NAME or cookie:NAME` })),
   sticky: notBuilt,
   slow_start: notBuilt,
   retry_on: notBuilt,

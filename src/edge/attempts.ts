@@ -4,7 +4,7 @@ import type { Peer } from '../core/peer.ts';
 import { failureProxyError, mayRetry, type AttemptFailure } from './attempt-failure.ts';
 import type { RoutedExchange } from './exchange.ts';
 import type { OutlierDetection } from './outlier-detection.ts';
-import type { PeerRecord, PeerStats } from './peer-stats.ts';
+import { FAILURE_PENALTY_MS, type PeerRecord, type PeerStats } from './peer-stats.ts';
 
 /** What the attempts of a request need from the runtime that makes them. */
 export interface AttemptRuntime {
@@ -66,6 +66,8 @@ export class Attempts {
   answered(latencyMs: number, status: number): void {
     const record = this.#record!;
     const { pool, peer } = this.#exchange;
+    // A 5xx is a failure to EWMA whatever outlier detection counts: it must not look fast.
+    if (pool.config.selection === 'ewma') record.observePeak(status >= 500 ? Math.max(latencyMs, FAILURE_PENALTY_MS) : latencyMs, performance.now());
     const outliers = this.#runtime.outliers;
     if (!outliers.isFailureStatus(pool, status)) return record.answered(latencyMs);
     record.failed();
@@ -88,6 +90,7 @@ export class Attempts {
     const record = this.#record;
     if (record !== undefined) {
       record.failed();
+      if (exchange.pool.config.selection === 'ewma') record.observePeak(FAILURE_PENALTY_MS, performance.now());
       this.#runtime.outliers.failed(exchange.pool, peer, record.consecutiveFailures, `${failure.kind}: ${describeError(failure.error)}`);
     }
     this.ended();

@@ -5,6 +5,7 @@ import type { Log } from '../core/log.ts';
 import type { Pool } from '../core/peer.ts';
 import type { RouteTable } from '../core/routing/route-table.ts';
 import { acceptHealthy } from '../core/selection/accept-healthy.ts';
+import { hashKeyOf } from '../core/selection/hash-key.ts';
 import { createSelection, type Selection } from '../core/selection/index.ts';
 import { errorReply, replyResponse } from './error-response.ts';
 import { Exchange, type RoutedExchange } from './exchange.ts';
@@ -74,7 +75,7 @@ export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono
       // No peer up: with `when_all_down: panic` every configured peer is tried, ejected or not.
       const panic = healthy.length === 0 && pool.config.when_all_down === 'panic';
       const accept = panic ? ACCEPT_ALL : outliers.accept(pool, acceptHealthy(healthy));
-      const candidates = selection.candidates(selection.needsKey ? request.clientAddress : undefined, accept);
+      const candidates = selection.candidates(selection.needsKey ? hashKeyOf(request, pool.config.hash_key) : undefined, accept);
       exchange = new Exchange(route, candidates, c, request);
       if (healthy.length === 0 && !panic) return replyResponse(outcome.failed(exchange, noHealthyPeer(pool.name)));
       return forwarder.forward(c, exchange as RoutedExchange, outcome);

@@ -2,6 +2,10 @@ import type { Peer } from '../core/peer.ts';
 
 /** How much a new sample moves the smoothed latency: about the last ten answers count. */
 const LATENCY_WEIGHT = 0.1;
+/** How fast the peak EWMA forgets a slow answer: after this long it counts for 1/e (Linkerd's 10 s). */
+const PEAK_DECAY_MS = 10_000;
+/** What a failed attempt counts as in the peak EWMA, so a peer that fails fast never looks fast. */
+export const FAILURE_PENALTY_MS = 1_000;
 
 /** One peer as this edge process has seen it in its own traffic, updated by each attempt's events. */
 export class PeerRecord {
@@ -11,6 +15,12 @@ export class PeerRecord {
   consecutiveFailures = 0;
   /** Time to the response head, smoothed (EWMA); -1 until a first answer. */
   latencyMs = -1;
+  /**
+   * Peak EWMA of the time to the response head (for `selection: ewma`): a slower sample is taken
+   * at once, a faster one pulls it down by how long ago the last sample was. -1 until a first one.
+   */
+  peakLatencyMs = -1;
+  #peakAt = 0;
 
   started(): void {
     this.inFlight++;
@@ -24,6 +34,16 @@ export class PeerRecord {
 
   failed(): void {
     this.consecutiveFailures++;
+  }
+
+  /** A latency sample for the peak EWMA, taken `now` (`performance.now()`). */
+  observePeak(latencyMs: number, now: number): void {
+    if (this.peakLatencyMs < 0 || latencyMs > this.peakLatencyMs) this.peakLatencyMs = latencyMs;
+    else {
+      const kept = Math.exp(-(now - this.#peakAt) / PEAK_DECAY_MS);
+      this.peakLatencyMs = this.peakLatencyMs * kept + latencyMs * (1 - kept);
+    }
+    this.#peakAt = now;
   }
 
   ended(): void {
@@ -47,5 +67,10 @@ export class PeerStats {
 
   inFlight(peer: Peer): number {
     return this.#records.get(peer)?.inFlight ?? 0;
+  }
+
+  peakLatencyMs(peer: Peer): number | undefined {
+    const latency = this.#records.get(peer)?.peakLatencyMs ?? -1;
+    return latency < 0 ? undefined : latency;
   }
 }
