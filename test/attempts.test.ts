@@ -10,6 +10,7 @@ import { Attempts } from '../src/edge/attempts.ts';
 import { Exchange, type RoutedExchange } from '../src/edge/exchange.ts';
 import { OutlierDetection } from '../src/edge/outlier-detection.ts';
 import { PeerStats } from '../src/edge/peer-stats.ts';
+import { RetryBudget } from '../src/edge/retry-budget.ts';
 
 const quiet: Log & { warnings: string[] } = {
   warnings: [],
@@ -60,7 +61,7 @@ function drive(attempts: Attempts, outcomes: Record<string, FailureKind | number
 describe('the attempt driver', () => {
   it('moves past refused connections to an answer, and counts the attempts', () => {
     const { exchange, stats } = setUp(3);
-    const result = drive(new Attempts(exchange, { stats, outliers: new OutlierDetection(quiet), hasRoom: () => true, log: quiet, logPeers: false }), { 1: 'connect_failed', 2: 'connect_timeout' });
+    const result = drive(new Attempts(exchange, { stats, outliers: new OutlierDetection(quiet), retryBudget: new RetryBudget(new PeerStats()), hasRoom: () => true, log: quiet, logPeers: false }), { 1: 'connect_failed', 2: 'connect_timeout' });
     assert.deepEqual(result, { tried: ['1', '2', '3'], answer: 200 });
     assert.equal(exchange.attempts, 3);
     assert.deepEqual(exchange.failedPeers?.map((p) => p.id), ['127.0.0.1:1', '127.0.0.1:2'], 'the record keeps every peer tried');
@@ -68,51 +69,51 @@ describe('the attempt driver', () => {
 
   it('is bounded by 1 + retries', () => {
     const { exchange, stats } = setUp(4, { retries: 1 });
-    const result = drive(new Attempts(exchange, { stats, outliers: new OutlierDetection(quiet), hasRoom: () => true, log: quiet, logPeers: false }), { 1: 'connect_failed', 2: 'connect_failed' });
+    const result = drive(new Attempts(exchange, { stats, outliers: new OutlierDetection(quiet), retryBudget: new RetryBudget(new PeerStats()), hasRoom: () => true, log: quiet, logPeers: false }), { 1: 'connect_failed', 2: 'connect_failed' });
     assert.deepEqual(result, { tried: ['1', '2'], answer: 502 });
   });
 
   it('never tries a peer twice, even when the selection offers it again', () => {
     const { exchange, stats } = setUp(2, { retries: 3, candidates: (peers) => [peers[0]!, peers[0]!, peers[1]!, peers[0]!] });
-    const result = drive(new Attempts(exchange, { stats, outliers: new OutlierDetection(quiet), hasRoom: () => true, log: quiet, logPeers: false }), { 1: 'connect_failed', 2: 'connect_failed' });
+    const result = drive(new Attempts(exchange, { stats, outliers: new OutlierDetection(quiet), retryBudget: new RetryBudget(new PeerStats()), hasRoom: () => true, log: quiet, logPeers: false }), { 1: 'connect_failed', 2: 'connect_failed' });
     assert.deepEqual(result.tried, ['1', '2']);
   });
 
   it('retries a lost connection for idempotent methods only, and nothing once the body was sent', () => {
     for (const [method, bodySent, tried] of [['GET', false, ['1', '2']], ['POST', false, ['1']], ['PUT', true, ['1']], ['POST', true, ['1']]] as const) {
       const { exchange, stats } = setUp(3, { method });
-      const result = drive(new Attempts(exchange, { stats, outliers: new OutlierDetection(quiet), hasRoom: () => true, log: quiet, logPeers: false }), { 1: 'connection_lost' }, bodySent);
+      const result = drive(new Attempts(exchange, { stats, outliers: new OutlierDetection(quiet), retryBudget: new RetryBudget(new PeerStats()), hasRoom: () => true, log: quiet, logPeers: false }), { 1: 'connection_lost' }, bodySent);
       assert.deepEqual(result.tried, tried, `${method}, body sent: ${bodySent}`);
     }
     const { exchange, stats } = setUp(3, { method: 'POST' });
-    assert.deepEqual(drive(new Attempts(exchange, { stats, outliers: new OutlierDetection(quiet), hasRoom: () => true, log: quiet, logPeers: false }), { 1: 'connect_failed' }).tried, ['1', '2'],
+    assert.deepEqual(drive(new Attempts(exchange, { stats, outliers: new OutlierDetection(quiet), retryBudget: new RetryBudget(new PeerStats()), hasRoom: () => true, log: quiet, logPeers: false }), { 1: 'connect_failed' }).tried, ['1', '2'],
       'a refused connection is retried for any method: nothing reached the peer');
   });
 
   it('answers 504 for timeouts, 502 for other failures, and does not retry either', () => {
     for (const [kind, answer] of [['timeout', 504], ['failed', 502], ['tls_rejected', 502]] as const) {
       const { exchange, stats } = setUp(1);
-      assert.deepEqual(drive(new Attempts(exchange, { stats, outliers: new OutlierDetection(quiet), hasRoom: () => true, log: quiet, logPeers: false }), { 1: kind }), { tried: ['1'], answer });
+      assert.deepEqual(drive(new Attempts(exchange, { stats, outliers: new OutlierDetection(quiet), retryBudget: new RetryBudget(new PeerStats()), hasRoom: () => true, log: quiet, logPeers: false }), { 1: kind }), { tried: ['1'], answer });
     }
     const { exchange, stats } = setUp(2);
-    assert.deepEqual(drive(new Attempts(exchange, { stats, outliers: new OutlierDetection(quiet), hasRoom: () => true, log: quiet, logPeers: false }), { 1: 'timeout' }).tried, ['1']);
+    assert.deepEqual(drive(new Attempts(exchange, { stats, outliers: new OutlierDetection(quiet), retryBudget: new RetryBudget(new PeerStats()), hasRoom: () => true, log: quiet, logPeers: false }), { 1: 'timeout' }).tried, ['1']);
   });
 
   it('passes over full peers without counting them; all full is 503 busy, none healthy is 503 too', () => {
     const { exchange, stats, peers } = setUp(3, { retries: 0 });
-    const result = drive(new Attempts(exchange, { stats, outliers: new OutlierDetection(quiet), hasRoom: (peer) => peer !== peers[0], log: quiet, logPeers: false }), {});
+    const result = drive(new Attempts(exchange, { stats, outliers: new OutlierDetection(quiet), retryBudget: new RetryBudget(new PeerStats()), hasRoom: (peer) => peer !== peers[0], log: quiet, logPeers: false }), {});
     assert.deepEqual(result, { tried: ['2'], answer: 200 }, 'a full first choice costs no attempt');
     const busy = setUp(2);
-    const none = new Attempts(busy.exchange, { stats: busy.stats, outliers: new OutlierDetection(quiet), hasRoom: () => false, log: quiet, logPeers: false });
+    const none = new Attempts(busy.exchange, { stats: busy.stats, outliers: new OutlierDetection(quiet), retryBudget: new RetryBudget(new PeerStats()), hasRoom: () => false, log: quiet, logPeers: false });
     assert.equal(none.next(), undefined);
     assert.equal(none.error().kind, 'upstream_busy');
     const empty = setUp(2, { candidates: () => [] });
-    assert.equal(new Attempts(empty.exchange, { stats: empty.stats, outliers: new OutlierDetection(quiet), hasRoom: () => true, log: quiet, logPeers: false }).error().kind, 'no_healthy_peer');
+    assert.equal(new Attempts(empty.exchange, { stats: empty.stats, outliers: new OutlierDetection(quiet), retryBudget: new RetryBudget(new PeerStats()), hasRoom: () => true, log: quiet, logPeers: false }).error().kind, 'no_healthy_peer');
   });
 
   it('feeds PeerStats: in flight while an attempt runs, consecutive failures, smoothed latency', () => {
     const { exchange, stats, peers } = setUp(2);
-    const attempts = new Attempts(exchange, { stats, outliers: new OutlierDetection(quiet), hasRoom: () => true, log: quiet, logPeers: false });
+    const attempts = new Attempts(exchange, { stats, outliers: new OutlierDetection(quiet), retryBudget: new RetryBudget(new PeerStats()), hasRoom: () => true, log: quiet, logPeers: false });
     const first = attempts.next()!;
     assert.equal(stats.inFlight(first), 1);
     assert.ok(attempts.failed({ kind: 'connect_failed', bodySent: false, error: new Error('refused') }));

@@ -110,6 +110,46 @@ describe('balancing policies', () => {
     assert.ok(lb.logs.some((line) => line.msg === 'peer back from ejection' && line.peer === sick!.address));
   });
 
+  it('retry_on: a 503 answer sends an idempotent request to the next peer; a POST gets the 503', async () => {
+    const [busy, fine] = await Promise.all([startUpstream('busy'), startUpstream('fine')]);
+    await busy!.behave(503);
+    const lb = await startEdgelb({ upstreams: { web: { peers: [busy!.address, fine!.address], retry_on: ['connect_failure', 503] } } });
+    const gets = await askMany(lb, 8);
+    assert.deepEqual(gets.map((answer) => `${answer.status} ${answer.upstream}`), Array.from({ length: 8 }, () => '200 fine'));
+    const posts = [];
+    for (let i = 0; i < 2; i++) {
+      const res = await request(`${lb.url}/`, { dispatcher: client, method: 'POST', body: 'x' });
+      await res.body.text();
+      posts.push(`${res.statusCode} ${String(res.headers['x-upstream'])}`);
+    }
+    assert.deepEqual(posts.sort(), ['200 fine', '503 busy'], 'not idempotent: the answer stands');
+  });
+
+  it('caps retries by the retry budget: at most 20% of the attempts in flight (and at least 3)', async () => {
+    const upstreams = await Promise.all(['s1', 's2'].map((name) => startUpstream(name)));
+    for (const upstream of upstreams) await upstream.behave(503, 300);
+    const lb = await startEdgelb({ access_log: false, upstreams: { web: { peers: upstreams.map((u) => u.address), retry_on: [503], max_connections_per_peer: 64 } } });
+    const statuses = await Promise.all(Array.from({ length: 40 }, async () => (await ask(lb)).status));
+    assert.deepEqual(new Set(statuses), new Set([503]));
+    const retries = lb.logs.filter((line) => line.msg === 'peer failed; retrying the request on the next peer').length;
+    assert.ok(retries >= 3 && retries <= 12, `40 requests failing at once: ${retries} retries (a budget of 20% of 40 in flight is 8)`);
+  });
+
+  it('with retry_on: [timeout], a frozen peer costs no failed GET, and is ejected after its timeouts', async () => {
+    const [frozen, live] = await Promise.all([startUpstream('frozen'), startUpstream('live')]);
+    const lb = await startEdgelb({
+      upstreams: { web: { peers: [frozen!.address, live!.address], read_timeout: '500ms', retry_on: ['connect_failure', 'timeout'], outlier_detection: { consecutive_failures: 2 } } },
+    });
+    frozen!.process.kill('SIGSTOP');
+    try {
+      const answers = await askMany(lb, 12);
+      assert.deepEqual(answers.map((answer) => `${answer.status} ${answer.upstream}`), Array.from({ length: 12 }, () => '200 live'));
+      assert.ok(lb.logs.some((line) => line.msg === 'peer ejected' && line.peer === frozen!.address));
+    } finally {
+      frozen!.process.kill('SIGCONT');
+    }
+  });
+
   it('ejects a frozen peer (kill -STOP: its TCP check passes) after its timeouts, and serves from the others', async () => {
     const [frozen, live] = await Promise.all([startUpstream('frozen'), startUpstream('live')]);
     const lb = await startEdgelb({

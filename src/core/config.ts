@@ -120,7 +120,13 @@ const pool = z.strictObject({
     parseHashKey(text) ?? { error: `"${text}" is not client_ip, path, header:NAME or cookie:NAME` })),
   sticky: notBuilt,
   slow_start: notBuilt,
-  retry_on: notBuilt,
+  /**
+   * What sends a request on to the next peer: `connect_failure` (nothing reached the peer, or an
+   * idempotent request lost its connection), `timeout` and answer statuses (500-599); the last two
+   * for idempotent requests only.
+   */
+  retry_on: z.array(z.union([z.enum(['connect_failure', 'timeout']), z.int().min(500, 'a status from 500 to 599').max(599, 'a status from 500 to 599')]))
+    .default(['connect_failure']),
   discovery: notBuilt,
   /** Host header (and, with TLS, SNI) sent upstream; absent: the client's Host passes through. */
   host: z.string().regex(HOST_HEADER, 'must be a host name or IP, optionally with :port').optional(),

@@ -18,6 +18,14 @@ export interface Pool {
   readonly config: PoolConfig;
   /** How many more peers a request may try after a connection failure. */
   readonly retries: number;
+  /** What `retry_on` sends on to the next peer. */
+  readonly retryOn: RetryOn;
+}
+
+export interface RetryOn {
+  readonly connectFailure: boolean;
+  readonly timeout: boolean;
+  readonly statuses: ReadonlySet<number>;
 }
 
 const DEFAULT_MAX_RETRIES = 3;
@@ -26,6 +34,11 @@ export function buildPools(upstreams: Record<string, PoolConfig>): Pool[] {
   return Object.entries(upstreams).map(([name, config]) => {
     const peers = config.peers.map(({ weight, backup, ...address }) => ({ ...address, id: formatAddress(address), pool: name, weight, backup }));
     const retries = config.retries ?? Math.min(peers.length - 1, DEFAULT_MAX_RETRIES);
-    return { name, peers, config, retries };
+    const retryOn = {
+      connectFailure: config.retry_on.includes('connect_failure'),
+      timeout: config.retry_on.includes('timeout'),
+      statuses: new Set(config.retry_on.filter((item) => typeof item === 'number')),
+    };
+    return { name, peers, config, retries, retryOn };
   });
 }

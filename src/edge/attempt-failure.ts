@@ -1,4 +1,5 @@
 import { ProxyError } from '../core/errors.ts';
+import type { RetryOn } from '../core/peer.ts';
 import { isIdempotent } from './idempotent.ts';
 
 /**
@@ -17,6 +18,8 @@ export type FailureKind =
   | 'connection_lost'
   /** The peer took longer than `read_timeout`. */
   | 'timeout'
+  /** The peer answered with a status the pool's `retry_on` names. */
+  | 'status'
   /** Anything else: the peer's answer was not usable HTTP, or the runtime failed. */
   | 'failed';
 
@@ -28,22 +31,29 @@ export interface AttemptFailure {
   readonly error: unknown;
   /** The code that names it in the client's answer, for a refused certificate. */
   readonly code?: string;
+  /** The peer's answer, for a `status` failure. */
+  readonly status?: number;
 }
 
 /**
- * Whether a failed attempt may go to the next peer without risking a request being done twice:
- * nothing reached the peer, or an idempotent request lost its connection; in both cases only
- * while none of the client's body was consumed.
+ * Whether a failed attempt may go to the next peer without risking a request being done twice,
+ * by the pool's `retry_on`: a connect failure (nothing reached the peer) for any method, and
+ * for idempotent requests a lost connection (with `connect_failure`), a timeout (with `timeout`)
+ * or an answer status it names; never once any of the client's body was consumed.
  */
-export function mayRetry(failure: AttemptFailure, method: string): boolean {
+export function mayRetry(failure: AttemptFailure, method: string, retryOn: RetryOn): boolean {
   if (failure.bodySent) return false;
   switch (failure.kind) {
     case 'connect_failed':
     case 'connect_timeout':
     case 'tls_rejected':
-      return true;
+      return retryOn.connectFailure;
     case 'connection_lost':
-      return isIdempotent(method);
+      return retryOn.connectFailure && isIdempotent(method);
+    case 'timeout':
+      return retryOn.timeout && isIdempotent(method);
+    case 'status':
+      return retryOn.statuses.has(failure.status!) && isIdempotent(method);
     default:
       return false;
   }
@@ -56,6 +66,10 @@ export function failureProxyError(failure: AttemptFailure): ProxyError {
     case 'connect_timeout':
     case 'timeout':
       return new ProxyError('upstream_timeout', 'the upstream server did not answer in time', options);
+    case 'status':
+      return failure.status === 504
+        ? new ProxyError('upstream_timeout', 'the upstream server answered 504', options)
+        : new ProxyError('bad_gateway', `the upstream server answered ${failure.status}`, options);
     case 'tls_rejected':
       return new ProxyError('bad_gateway', `the upstream server's TLS certificate failed verification (${failure.code ?? 'rejected'})`, options);
     default:

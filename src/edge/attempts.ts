@@ -5,11 +5,13 @@ import { failureProxyError, mayRetry, type AttemptFailure } from './attempt-fail
 import type { RoutedExchange } from './exchange.ts';
 import type { OutlierDetection } from './outlier-detection.ts';
 import { FAILURE_PENALTY_MS, type PeerRecord, type PeerStats } from './peer-stats.ts';
+import type { RetryBudget } from './retry-budget.ts';
 
 /** What the attempts of a request need from the runtime that makes them. */
 export interface AttemptRuntime {
   readonly stats: PeerStats;
   readonly outliers: OutlierDetection;
+  readonly retryBudget: RetryBudget;
   /** Whether the peer can take one more request; a runtime that does not limit says always. */
   hasRoom(peer: Peer): boolean;
   readonly log: Log;
@@ -33,6 +35,8 @@ export class Attempts {
   #failure: AttemptFailure | undefined;
   /** Whether a candidate was passed over because it was full. */
   #full = false;
+  /** Whether the attempt running is a retry, holding a place in the pool's retry budget. */
+  #retrying = false;
 
   constructor(exchange: RoutedExchange, runtime: AttemptRuntime) {
     this.#exchange = exchange;
@@ -51,6 +55,10 @@ export class Attempts {
     if (peer === undefined) return undefined;
     exchange.attempts++;
     exchange.peer = peer;
+    if (exchange.attempts > 1) {
+      this.#retrying = true;
+      this.#runtime.retryBudget.started(exchange.pool);
+    }
     (this.#record = this.#runtime.stats.of(peer)).started();
     if (this.#runtime.logPeers) {
       this.#runtime.log.debug({ requestId: exchange.id, route: exchange.route.name, pool: exchange.pool.name, peer: peer.id, attempt: exchange.attempts }, 'upstream peer');
@@ -78,6 +86,25 @@ export class Attempts {
   ended(): void {
     this.#record?.ended();
     this.#record = undefined;
+    if (this.#retrying) {
+      this.#retrying = false;
+      this.#runtime.retryBudget.ended(this.#exchange.pool);
+    }
+  }
+
+  /**
+   * The peer answered `status`: returns whether the answer is dropped and the request goes on to
+   * the next peer instead (the pool's `retry_on` names the status, the request is idempotent and
+   * sent whole, and a retry is allowed); then `next()` picks the peer. Otherwise the answer is
+   * the client's, and `answered` follows.
+   */
+  retriesStatus(status: number, latencyMs: number, bodySent: boolean): boolean {
+    const exchange = this.#exchange;
+    if (!exchange.pool.retryOn.statuses.has(status)) return false;
+    const failure: AttemptFailure = { kind: 'status', status, bodySent, error: new Error(`the upstream server answered ${status}`) };
+    if (!this.#mayGoOn(failure)) return false;
+    this.#record?.observePeak(Math.max(latencyMs, FAILURE_PENALTY_MS), performance.now());
+    return this.failed(failure);
   }
 
   /**
@@ -96,12 +123,17 @@ export class Attempts {
     this.ended();
     this.#failure = failure;
     (exchange.failedPeers ??= []).push(peer);
-    if (!mayRetry(failure, exchange.request.method) || exchange.attempts > exchange.pool.retries) return false;
+    if (!this.#mayGoOn(failure)) return false;
     this.#runtime.log.warn(
       { requestId: exchange.id, route: exchange.route.name, pool: exchange.pool.name, failedPeer: peer.id, error: describeError(failure.error) },
       'peer failed; retrying the request on the next peer',
     );
     return true;
+  }
+
+  #mayGoOn(failure: AttemptFailure): boolean {
+    const { pool, request, attempts } = this.#exchange;
+    return mayRetry(failure, request.method, pool.retryOn) && attempts <= pool.retries && this.#runtime.retryBudget.allows(pool);
   }
 
   /** What the client is told once no (further) peer may be tried. */

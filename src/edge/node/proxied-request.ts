@@ -16,6 +16,9 @@ import { Tunnel, type TunnelClient } from './tunnel.ts';
 import { http2Head, switchingHead, webSocketAccept } from './upgrade-heads.ts';
 import { classifyUpstreamError } from './upstream-failure.ts';
 
+/** Why an attempt is aborted when its answer is dropped for a retry on another peer. */
+const ANSWER_DROPPED = Object.freeze(new Error('the answer is dropped: the request goes to the next peer (retry_on)'));
+
 /** What a proxied request needs from the forwarder that runs it. */
 export interface ProxyRuntime extends AttemptRuntime {
   dispatcherFor(peer: Peer): Dispatcher;
@@ -57,6 +60,8 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
   /** The final response head, from the peer's answer until it is written to the client. */
   #head: { statusCode: number; headers: Record<string, string | string[] | undefined> } | undefined;
   #headTurns = 0;
+  /** The peer's answer was dropped for a retry (`retry_on`), and undici is letting it go. */
+  #retryingStatus = false;
   #tunnel: Tunnel | undefined;
   #responded = false;
   #abortedBy: Error | undefined;
@@ -121,9 +126,16 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
     // Interim 1xx answers (103 Early Hints, ...) are not passed on; the final one follows.
     if (statusCode < 200) return;
     const exchange = this.#exchange;
+    const latencyMs = performance.now() - this.#attemptStartedAt;
+    if (this.#attempts.retriesStatus(statusCode, latencyMs, this.#body?.started ?? false)) {
+      // Nothing of this answer reaches the client; the next peer is asked once undici let it go.
+      this.#retryingStatus = true;
+      _controller.abort(ANSWER_DROPPED);
+      return;
+    }
     exchange.status = statusCode;
-    exchange.upstreamHeaderMs = performance.now() - this.#attemptStartedAt;
-    this.#attempts.answered(exchange.upstreamHeaderMs, statusCode);
+    exchange.upstreamHeaderMs = latencyMs;
+    this.#attempts.answered(latencyMs, statusCode);
     // The head goes out with the first body bytes when they come in the same read, and a body
     // broken from its first byte (a chunk size no one can read) still gets a clean 502. Else it
     // goes out on its own, so a stream (server-sent events, a long poll) has its head at once, as
@@ -242,6 +254,13 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
     // A head not written yet is dropped: the client is answered as if it never came.
     this.#head = undefined;
     this.#finishAttempt();
+    if (this.#retryingStatus) {
+      this.#retryingStatus = false;
+      if (this.#abortedBy === undefined) return this.start();
+      this.#exchange.status = 499;
+      this.#settled();
+      return;
+    }
     const outgoing = this.#outgoing;
     if (this.#responded || this.#abortedBy !== undefined || outgoing.destroyed || this.#incoming.socket.destroyed) {
       // Part of the response (or the client itself) is gone: all that is left is to cut the

@@ -16,6 +16,7 @@ import type { Forwarder, RequestOutcome } from '../forwarder.ts';
 import { upstreamRequestHeaders } from '../headers.ts';
 import { OutlierDetection } from '../outlier-detection.ts';
 import { PeerStats } from '../peer-stats.ts';
+import { RetryBudget } from '../retry-budget.ts';
 import { ClientConnection } from './client-connection.ts';
 import { isWebSocketConnect, NodeRequest, type RequestLimits } from './node-request.ts';
 import { ProxiedRequest, type ProxyRuntime } from './proxied-request.ts';
@@ -45,6 +46,7 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
   readonly logPeers: boolean;
   readonly stats = new PeerStats();
   readonly outliers: OutlierDetection;
+  readonly retryBudget = new RetryBudget(this.stats);
   readonly tunnels = new OpenTunnels();
   /** Requests each peer may have sent or waiting for a connection; past it the peer is full. */
   readonly #capacity = new Map<Peer, number>();

@@ -10,6 +10,7 @@ import { Attempts, type AttemptRuntime } from '../attempts.ts';
 import { declaredBodyTooLarge } from '../body-limit.ts';
 import { OutlierDetection } from '../outlier-detection.ts';
 import { PeerStats } from '../peer-stats.ts';
+import { RetryBudget } from '../retry-budget.ts';
 
 /**
  * The forwarder for edge runtimes: `fetch()` to each peer. The header rules, the attempt driver
@@ -23,6 +24,7 @@ export class FetchForwarder implements Forwarder, AttemptRuntime {
   /** Per isolate, like the round robin. */
   readonly stats = new PeerStats();
   readonly outliers: OutlierDetection;
+  readonly retryBudget = new RetryBudget(this.stats);
 
   constructor(log: Log) {
     this.log = log;
@@ -89,6 +91,10 @@ export class FetchForwarder implements Forwarder, AttemptRuntime {
       const startedAt = performance.now();
       const attempt = await this.#attempt(`${scheme}://${peer.id}${path}`, { method, headers, body, redirect: 'manual' }, pool.config.read_timeout);
       if (attempt instanceof Response) {
+        if (attempts.retriesStatus(attempt.status, performance.now() - startedAt, body !== null)) {
+          await attempt.body?.cancel();
+          continue;
+        }
         exchange.status = attempt.status;
         exchange.upstreamHeaderMs = performance.now() - startedAt;
         attempts.answered(exchange.upstreamHeaderMs, attempt.status);
