@@ -150,6 +150,53 @@ describe('balancing policies', () => {
     }
   });
 
+  it('sticky: the cookie it sets keeps a client on its peer, and a client whose peer is gone gets another and a new cookie', async () => {
+    const upstreams = await Promise.all(['s-a', 's-b', 's-c'].map((name) => startUpstream(name)));
+    const lb = await startEdgelb({ upstreams: { web: { peers: upstreams.map((u) => u.address), sticky: { cookie: 'lb', ttl: '10m' }, health_check: { interval: '200ms' } } } });
+    const visit = async (cookie?: string) => {
+      const res = await request(`${lb.url}/`, { dispatcher: client, headers: cookie === undefined ? {} : { cookie: `theme=dark; ${cookie}` } });
+      await res.body.text();
+      const setCookie = res.headers['set-cookie'];
+      return { upstream: res.headers['x-upstream'] as string, setCookie: Array.isArray(setCookie) ? setCookie[0] : setCookie };
+    };
+    const first = await visit();
+    assert.match(first.setCookie ?? '', /^lb=[0-9a-z]+; Max-Age=600; Path=\/; HttpOnly; SameSite=Lax$/);
+    assert.ok(!first.setCookie!.includes('127.0.0.1'), 'the cookie does not carry the peer\'s address');
+    const cookie = first.setCookie!.split(';')[0]!;
+    for (let i = 0; i < 8; i++) {
+      const again = await visit(cookie);
+      assert.equal(again.upstream, first.upstream, 'round robin would have moved it');
+      assert.equal(again.setCookie, undefined, 'no new cookie while it holds');
+    }
+    await upstreams.find((u) => u.name === first.upstream)!.kill();
+    const moved = await waitFor('the client to be sent elsewhere', async () => {
+      const visitAfter = await visit(cookie);
+      return visitAfter.upstream !== first.upstream && visitAfter;
+    }, { timeoutMs: 5_000 });
+    assert.match(moved.setCookie ?? '', /^lb=/);
+    assert.notEqual(moved.setCookie!.split(';')[0], cookie, 'a new cookie names the new peer');
+    const next = await visit(moved.setCookie!.split(';')[0]!);
+    assert.equal(next.upstream, moved.upstream);
+  });
+
+  it('slow_start: a peer that comes back gets a small share at first, and its full share after the period', async () => {
+    const [steady, returning] = await Promise.all([startUpstream('steady'), startUpstream('returning')]);
+    const lb = await startEdgelb({ upstreams: { web: { peers: [steady!.address, returning!.address], slow_start: '4s', health_check: { interval: '100ms' } } } });
+    await returning!.kill();
+    await waitFor('the peer to be down', async () => (await askMany(lb, 4)).every((answer) => answer.upstream === 'steady'), { timeoutMs: 5_000 });
+    const again = await startUpstream('returning', returning!.port);
+    const backAt = performance.now();
+    await waitFor('the peer back in rotation', async () => (await ask(lb)).upstream === 'returning', { timeoutMs: 5_000 });
+    const early = await askMany(lb, 40);
+    const earlyShare = early.filter((answer) => answer.upstream === 'returning').length / early.length;
+    assert.ok(performance.now() - backAt < 2_500, 'the early sample was taken in the first half of the period');
+    assert.ok(earlyShare < 0.35, `early share ${earlyShare} (full share would be 0.5)`);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 4_500 - (performance.now() - backAt))));
+    const late = await askMany(lb, 40);
+    assert.equal(late.filter((answer) => answer.upstream === 'returning').length, 20, 'its full share after the period');
+    await again.kill();
+  });
+
   it('ejects a frozen peer (kill -STOP: its TCP check passes) after its timeouts, and serves from the others', async () => {
     const [frozen, live] = await Promise.all([startUpstream('frozen'), startUpstream('live')]);
     const lb = await startEdgelb({

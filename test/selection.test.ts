@@ -11,6 +11,8 @@ import { PeakEwma } from '../src/core/selection/peak-ewma.ts';
 import { RandomChoice } from '../src/core/selection/random-choice.ts';
 import { OutlierDetection } from '../src/edge/outlier-detection.ts';
 import { PeerRecord } from '../src/edge/peer-stats.ts';
+import { SlowStart } from '../src/edge/slow-start.ts';
+import { RoundRobin } from '../src/core/selection/round-robin.ts';
 
 const log: Log & { lines: string[] } = {
   lines: [],
@@ -148,6 +150,28 @@ describe('selection by latency and by key', () => {
     assert.equal(hashKeyOf(request({}), parseHashKey('cookie:session')!), '203.0.113.7');
     assert.equal(parseHashKey('header:'), undefined);
     assert.equal(parseHashKey('ip'), undefined);
+  });
+});
+
+describe('slow start', () => {
+  it('ramps a peer that came back from 10% to its full weight over the period; peers up since before the start are at full weight', () => {
+    let now = 1_000_000;
+    const [old, back] = pool(['127.0.0.1:1', { addr: '127.0.0.1:2', weight: 2 }]).peers as [Peer, Peer];
+    const since = new Map([[old, now - 60_000]]);
+    const store = { state: (peer: Peer) => (since.has(peer) ? { up: true, since: since.get(peer)! } : undefined) } as never;
+    const outliers = new OutlierDetection(log);
+    const slowStart = new SlowStart(store, outliers, () => now);
+    assert.equal(slowStart.weight(old, 10_000), 1);
+    now += 5_000;
+    since.set(back, now);
+    assert.equal(slowStart.weight(back, 10_000), 0.2, '10% of weight 2 on its return');
+    now += 5_000;
+    assert.equal(slowStart.weight(back, 10_000), 1, 'half-way: half its weight');
+    now += 5_000;
+    assert.equal(slowStart.weight(back, 10_000), 2);
+    const selection = new RoundRobin([old, back], (peer) => (peer === back ? 0.25 : 1));
+    const order = Array.from({ length: 10 }, () => first(selection.candidates(undefined, all)));
+    assert.equal(order.filter((p) => p === 2).length, 2, 'a quarter of the weight of the other: 1 in 5');
   });
 });
 

@@ -118,8 +118,13 @@ const pool = z.strictObject({
   /** What `consistent_hash` hashes: `client_ip`, `path`, `header:NAME` or `cookie:NAME`. */
   hash_key: z.string().default('client_ip').transform(readWith((text: string): HashKey | { error: string } =>
     parseHashKey(text) ?? { error: `"${text}" is not client_ip, path, header:NAME or cookie:NAME` })),
-  sticky: notBuilt,
-  slow_start: notBuilt,
+  /** Session affinity by a cookie edgelb sets, naming the peer by an opaque token. */
+  sticky: z.strictObject({
+    cookie: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/, 'must be a cookie name').default('edgelb_peer'),
+    ttl: duration.default(3_600_000),
+  }).optional(),
+  /** A peer back in rotation ramps from 10% to its full weight over this long; 0: at once. */
+  slow_start: duration.default(0),
   /**
    * What sends a request on to the next peer: `connect_failure` (nothing reached the peer, or an
    * idempotent request lost its connection), `timeout` and answer statuses (500-599); the last two

@@ -9,6 +9,8 @@ import { hashKeyOf } from '../core/selection/hash-key.ts';
 import { createSelection, type Selection } from '../core/selection/index.ts';
 import { errorReply, replyResponse } from './error-response.ts';
 import { Exchange, type RoutedExchange } from './exchange.ts';
+import { SlowStart } from './slow-start.ts';
+import { stickyFirst, stickyPeer } from './sticky.ts';
 import type { Forwarder, RequestOutcome } from './forwarder.ts';
 import type { RequestObserver } from './request-observer.ts';
 
@@ -33,8 +35,12 @@ const ACCEPT_ALL = (): boolean => true;
 export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono<E> {
   const { routes, store, forwarder, log, observer } = options;
   const pools = [...new Set(routes.routes.map((route) => route.pool))];
-  const selections = new Map<Pool, Selection>(pools.map((pool) => [pool, createSelection(pool, forwarder.stats)]));
   const outliers = forwarder.outliers;
+  const slowStart = new SlowStart(store, outliers);
+  const selections = new Map<Pool, Selection>(pools.map((pool) => {
+    const period = pool.config.slow_start;
+    return [pool, createSelection(pool, forwarder.stats, period > 0 ? (peer) => slowStart.weight(peer, period) : undefined)];
+  }));
   const retryAfterSeconds = new Map(pools.map((pool) => [pool, Math.max(1, Math.ceil(pool.config.health_check.interval / 1000))]));
 
   const outcome: RequestOutcome = {
@@ -75,7 +81,9 @@ export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono
       // No peer up: with `when_all_down: panic` every configured peer is tried, ejected or not.
       const panic = healthy.length === 0 && pool.config.when_all_down === 'panic';
       const accept = panic ? ACCEPT_ALL : outliers.accept(pool, acceptHealthy(healthy));
-      const candidates = selection.candidates(selection.needsKey ? hashKeyOf(request, pool.config.hash_key) : undefined, accept);
+      const chosen = selection.candidates(selection.needsKey ? hashKeyOf(request, pool.config.hash_key) : undefined, accept);
+      const sticky = pool.config.sticky === undefined ? undefined : stickyPeer(pool, request, accept);
+      const candidates = sticky === undefined ? chosen : stickyFirst(sticky, chosen);
       exchange = new Exchange(route, candidates, c, request);
       if (healthy.length === 0 && !panic) return replyResponse(outcome.failed(exchange, noHealthyPeer(pool.name)));
       return forwarder.forward(c, exchange as RoutedExchange, outcome);

@@ -77,6 +77,12 @@ export class OutlierDetection {
     return false;
   }
 
+  /** When the peer's last ejection ended (ms since the epoch); 0 if it never did. */
+  endedAt(peer: Peer): number {
+    const endedAt = this.#ejections.get(peer)?.endedAt ?? -Infinity;
+    return endedAt === -Infinity ? 0 : performance.timeOrigin + endedAt;
+  }
+
   /** Ejections of the peer since start. */
   ejections(peer: Peer): number {
     return this.#ejections.get(peer)?.total ?? 0;

@@ -35,7 +35,8 @@ export function hashKeyOf(request: RoutedRequest, key: HashKey): string {
   }
 }
 
-function cookieValue(header: string | undefined, name: string): string | undefined {
+/** The value of cookie `name` in a `Cookie` header. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
   if (header === undefined) return undefined;
   for (const pair of header.split(';')) {
     const at = pair.indexOf('=');

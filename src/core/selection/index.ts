@@ -4,24 +4,27 @@ import { LeastRequest } from './least-request.ts';
 import { PeakEwma, type PeerLatency } from './peak-ewma.ts';
 import { RandomChoice } from './random-choice.ts';
 import { RoundRobin } from './round-robin.ts';
-import type { Selection } from './selection.ts';
+import { configuredWeight, type Selection, type Weight } from './selection.ts';
 import { WithBackups } from './with-backups.ts';
 
-export type { Accept, PeerLoad, Selection } from './selection.ts';
+export type { Accept, PeerLoad, Selection, Weight } from './selection.ts';
 export type { PeerLatency } from './peak-ewma.ts';
 
-/** The pool's selection, built over all its peers; `load` is what this edge sees of each (in flight, latency). */
-export function createSelection(pool: Pool, load: PeerLatency): Selection {
+/**
+ * The pool's selection, built over all its peers; `load` is what this edge sees of each (in
+ * flight, latency), `weight` the weight each has now (less than configured while it slow-starts).
+ */
+export function createSelection(pool: Pool, load: PeerLatency, weight: Weight = configuredWeight): Selection {
   const over = (peers: readonly Peer[]): Selection => {
     switch (pool.config.selection) {
       case 'round_robin':
-        return new RoundRobin(peers);
+        return new RoundRobin(peers, weight);
       case 'least_request':
-        return new LeastRequest(peers, load);
+        return new LeastRequest(peers, load, Math.random, weight);
       case 'ewma':
-        return new PeakEwma(peers, load);
+        return new PeakEwma(peers, load, Math.random, weight);
       case 'random':
-        return new RandomChoice(peers);
+        return new RandomChoice(peers, Math.random, weight);
       case 'consistent_hash':
         return new ConsistentHash(peers);
     }

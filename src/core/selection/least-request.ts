@@ -1,6 +1,6 @@
 import type { Peer } from '../peer.ts';
 import { acceptedFrom } from './round-robin.ts';
-import type { Accept, PeerLoad, Selection } from './selection.ts';
+import { configuredWeight, type Accept, type PeerLoad, type Selection, type Weight } from './selection.ts';
 import { twoChoices } from './two-choices.ts';
 
 /**
@@ -14,12 +14,14 @@ export class LeastRequest implements Selection {
   readonly #peers: readonly Peer[];
   readonly #load: PeerLoad;
   readonly #random: () => number;
-  readonly #lighter = (a: Peer, b: Peer): boolean => this.#load.inFlight(a) * b.weight <= this.#load.inFlight(b) * a.weight;
+  readonly #weight: Weight;
+  readonly #lighter = (a: Peer, b: Peer): boolean => this.#load.inFlight(a) * this.#weight(b) <= this.#load.inFlight(b) * this.#weight(a);
 
-  constructor(peers: readonly Peer[], load: PeerLoad, random: () => number = Math.random) {
+  constructor(peers: readonly Peer[], load: PeerLoad, random: () => number = Math.random, weight: Weight = configuredWeight) {
     this.#peers = peers;
     this.#load = load;
     this.#random = random;
+    this.#weight = weight;
   }
 
   *candidates(_key: string | undefined, accept: Accept): Iterable<Peer> {

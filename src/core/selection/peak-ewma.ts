@@ -1,6 +1,6 @@
 import type { Peer } from '../peer.ts';
 import { acceptedFrom } from './round-robin.ts';
-import type { Accept, PeerLoad, Selection } from './selection.ts';
+import { configuredWeight, type Accept, type PeerLoad, type Selection, type Weight } from './selection.ts';
 import { twoChoices } from './two-choices.ts';
 
 /** What EWMA reads of each peer besides its in-flight requests: its peak-sensitive latency. */
@@ -21,11 +21,13 @@ export class PeakEwma implements Selection {
   readonly #peers: readonly Peer[];
   readonly #latency: PeerLatency;
   readonly #random: () => number;
+  readonly #weight: Weight;
 
-  constructor(peers: readonly Peer[], latency: PeerLatency, random: () => number = Math.random) {
+  constructor(peers: readonly Peer[], latency: PeerLatency, random: () => number = Math.random, weight: Weight = configuredWeight) {
     this.#peers = peers;
     this.#latency = latency;
     this.#random = random;
+    this.#weight = weight;
   }
 
   *candidates(_key: string | undefined, accept: Accept): Iterable<Peer> {
@@ -37,6 +39,6 @@ export class PeakEwma implements Selection {
 
   #cost(peer: Peer): number {
     const latency = this.#latency.peakLatencyMs(peer) ?? 0;
-    return (latency * (this.#latency.inFlight(peer) + 1)) / peer.weight;
+    return (latency * (this.#latency.inFlight(peer) + 1)) / this.#weight(peer);
   }
 }

@@ -1,6 +1,6 @@
 import type { Peer } from '../peer.ts';
 import { acceptedFrom } from './round-robin.ts';
-import type { Accept, Selection } from './selection.ts';
+import { configuredWeight, type Accept, type Selection, type Weight } from './selection.ts';
 
 /**
  * A random accepted peer, each with the chance of its weight: no state to share, so edges that
@@ -11,23 +11,25 @@ export class RandomChoice implements Selection {
   readonly needsKey = false;
   readonly #peers: readonly Peer[];
   readonly #random: () => number;
+  readonly #weight: Weight;
 
-  constructor(peers: readonly Peer[], random: () => number = Math.random) {
+  constructor(peers: readonly Peer[], random: () => number = Math.random, weight: Weight = configuredWeight) {
     this.#peers = peers;
     this.#random = random;
+    this.#weight = weight;
   }
 
   *candidates(_key: string | undefined, accept: Accept): Iterable<Peer> {
     const peers = this.#peers;
     let total = 0;
-    for (const peer of peers) if (accept(peer)) total += peer.weight;
+    for (const peer of peers) if (accept(peer)) total += this.#weight(peer);
     if (total === 0) return;
     let point = this.#random() * total;
     let chosen = 0;
     for (; chosen < peers.length; chosen++) {
       const peer = peers[chosen]!;
       if (!accept(peer)) continue;
-      point -= peer.weight;
+      point -= this.#weight(peer);
       if (point < 0) break;
     }
     // Rounding can leave the point at the very end: the last accepted peer takes it.

@@ -1,5 +1,5 @@
 import type { Peer } from '../peer.ts';
-import type { Accept, Selection } from './selection.ts';
+import { configuredWeight, type Accept, type Selection, type Weight } from './selection.ts';
 
 /**
  * Smooth weighted round robin (nginx's): on each request every accepted peer's running score
@@ -13,10 +13,12 @@ export class RoundRobin implements Selection {
   readonly needsKey = false;
   readonly #peers: readonly Peer[];
   readonly #scores: number[];
+  readonly #weight: Weight;
 
-  constructor(peers: readonly Peer[]) {
+  constructor(peers: readonly Peer[], weight: Weight = configuredWeight) {
     this.#peers = peers;
     this.#scores = peers.map(() => 0);
+    this.#weight = weight;
   }
 
   *candidates(_key: string | undefined, accept: Accept): Iterable<Peer> {
@@ -27,8 +29,9 @@ export class RoundRobin implements Selection {
     for (let i = 0; i < peers.length; i++) {
       const peer = peers[i]!;
       if (!accept(peer)) continue;
-      scores[i]! += peer.weight;
-      total += peer.weight;
+      const weight = this.#weight(peer);
+      scores[i]! += weight;
+      total += weight;
       if (chosen < 0 || scores[i]! > scores[chosen]!) chosen = i;
     }
     if (chosen < 0) return;

@@ -3,6 +3,11 @@ import type { Peer } from '../peer.ts';
 /** Whether a peer may take a request now: up, not drained, not ejected. */
 export type Accept = (peer: Peer) => boolean;
 
+/** The weight a peer is given now (its configured one, or less while it slow-starts). */
+export type Weight = (peer: Peer) => number;
+
+export const configuredWeight: Weight = (peer) => peer.weight;
+
 /** What a load-aware selection reads: the requests this edge has in flight to each peer. */
 export interface PeerLoad {
   inFlight(peer: Peer): number;

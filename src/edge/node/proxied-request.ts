@@ -7,6 +7,7 @@ import type { Route } from '../../core/routing/route-table.ts';
 import { Attempts, type AttemptRuntime } from '../attempts.ts';
 import type { RoutedExchange } from '../exchange.ts';
 import { downstreamResponseHeaders } from '../headers.ts';
+import { stickyCookie } from '../sticky.ts';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ClientRequest } from './client-connection.ts';
@@ -154,7 +155,13 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
     if (this.#runtime.draining) outgoing.shouldKeepAlive = false;
     // If Node refuses the head (a header it will not send), undici aborts the attempt and the
     // client still gets a clean 502, since nothing has been sent yet.
-    outgoing.writeHead(head.statusCode, downstreamResponseHeaders(head.headers));
+    const headers = downstreamResponseHeaders(head.headers);
+    const exchange = this.#exchange;
+    if (exchange.pool.config.sticky !== undefined) {
+      const cookie = stickyCookie(exchange.pool, exchange.request, exchange.peer!);
+      if (cookie !== undefined) headers.push('set-cookie', cookie);
+    }
+    outgoing.writeHead(head.statusCode, headers);
     this.#responded = true;
     if (flush) outgoing.flushHeaders();
   }

@@ -10,6 +10,7 @@ import { Attempts, type AttemptRuntime } from '../attempts.ts';
 import { declaredBodyTooLarge } from '../body-limit.ts';
 import { OutlierDetection } from '../outlier-detection.ts';
 import { PeerStats } from '../peer-stats.ts';
+import { stickyCookie } from '../sticky.ts';
 import { RetryBudget } from '../retry-budget.ts';
 
 /**
@@ -101,7 +102,10 @@ export class FetchForwarder implements Forwarder, AttemptRuntime {
         attempts.ended();
         const peerSocket = (attempt as WorkersResponse).webSocket;
         if (websocket && peerSocket != null) return new Response(null, { status: 101, webSocket: peerSocket } as ResponseInit);
-        return new Response(attempt.body, { status: attempt.status, statusText: attempt.statusText, headers: responseHeaders(attempt.headers) });
+        const headers = responseHeaders(attempt.headers);
+        const cookie = stickyCookie(pool, exchange.request, peer);
+        if (cookie !== undefined) headers.append('set-cookie', cookie);
+        return new Response(attempt.body, { status: attempt.status, statusText: attempt.statusText, headers });
       }
       if (!attempts.failed(classifyFetchError(attempt, body !== null))) break;
     }
