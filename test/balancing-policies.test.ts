@@ -214,6 +214,26 @@ describe('balancing policies', () => {
     }
   });
 
+  it('shares an ejection among the workers of one edgelb (threads: 2)', async () => {
+    const [sick, well] = await Promise.all([startUpstream('sick'), startUpstream('well')]);
+    await sick!.behave(500);
+    const lb = await startEdgelb({
+      threads: 2,
+      upstreams: { web: { peers: [sick!.address, well!.address], outlier_detection: { consecutive_failures: 2, failure_statuses: [500], base_ejection_time: '30s' } } },
+    });
+    // A new connection each time, so that both workers take requests.
+    const fresh = async () => {
+      const res = await fetch(`${lb.url}/`, { headers: { connection: 'close' } });
+      await res.text();
+      return res.headers.get('x-upstream');
+    };
+    await waitFor('an ejection', async () => (await fresh(), lb.logs.some((line) => line.msg === 'peer ejected')), { timeoutMs: 10_000 });
+    await waitFor('the other worker to take it out too', () => lb.logs.some((line) => line.msg === 'peer ejected by another worker'), { timeoutMs: 5_000 });
+    const after = await Promise.all(Array.from({ length: 20 }, fresh));
+    assert.deepEqual(new Set(after), new Set(['well']));
+    assert.equal(lb.logs.filter((line) => line.msg === 'peer ejected').length, 1, 'one worker ejected it, the other followed');
+  });
+
   it('never ejects more than max_ejected_percent of a pool', async () => {
     const upstreams = await Promise.all(['x', 'y'].map((name) => startUpstream(name)));
     for (const upstream of upstreams) await upstream.behave(503);

@@ -32,9 +32,13 @@ export class OutlierDetection {
   /** Peers out now, per pool; the hot path asks only this while it is 0. */
   readonly #out = new Map<string, number>();
 
-  constructor(log: Log, now: () => number = () => performance.now()) {
+  readonly #announce: ((peer: Peer, until: number) => void) | undefined;
+
+  /** `announce` hears of each ejection this process decides, with its end in ms since the epoch. */
+  constructor(log: Log, now: () => number = () => performance.now(), announce?: (peer: Peer, until: number) => void) {
     this.#log = log;
     this.#now = now;
+    this.#announce = announce;
   }
 
   /** Whether an answer with this status counts as the peer failing. */
@@ -62,6 +66,23 @@ export class OutlierDetection {
     this.#ejections.set(peer, ejection);
     this.#out.set(pool.name, out + 1);
     this.#log.warn({ pool: pool.name, peer: peer.id, failures, reason, ejectedForMs: lasts, ejections: ejection.count }, 'peer ejected');
+    this.#announce?.(peer, performance.timeOrigin + ejection.until);
+  }
+
+  /**
+   * Takes out a peer another process of this edge ejected, until `until` (ms since the epoch); its
+   * ejection count follows, so the next ejection here lasts as long as the next one there.
+   */
+  adopt(peer: Peer, until: number): void {
+    const ends = until - performance.timeOrigin;
+    const ejection = this.#ejections.get(peer) ?? { until: 0, count: 0, endedAt: -Infinity, total: 0 };
+    if (ejection.until === 0) this.#out.set(peer.pool, (this.#out.get(peer.pool) ?? 0) + 1);
+    else if (ejection.until >= ends) return;
+    ejection.until = ends;
+    ejection.count++;
+    ejection.total++;
+    this.#ejections.set(peer, ejection);
+    this.#log.info({ pool: peer.pool, peer: peer.id, ejectedForMs: Math.round(ends - this.#now()) }, 'peer ejected by another worker');
   }
 
   /** Whether the peer is out now; an ejection whose time is up ends here. */

@@ -5,6 +5,8 @@ import { MAX_DURATION_MS } from '../core/duration.ts';
 import { describeError } from '../core/errors.ts';
 import type { HealthStore } from '../core/health-store.ts';
 import { buildPools, type Pool } from '../core/peer.ts';
+import { OutlierDetection } from '../edge/outlier-detection.ts';
+import type { EjectionEntry } from './process/messages.ts';
 import { buildRoutes } from '../core/routing/build-routes.ts';
 import { createBalancer } from '../edge/balancer.ts';
 import { UndiciForwarder } from '../edge/node/undici-forwarder.ts';
@@ -28,6 +30,8 @@ function clientIdleTimeout(pools: readonly Pool[]): number {
 /** The edge serving in a worker process; `stop` is the graceful shutdown. */
 export interface RunningEdge {
   stop(): Promise<{ forced: boolean }>;
+  /** Takes out a peer another worker of this edge ejected. */
+  adoptEjection(entry: EjectionEntry): void;
   /** Re-reads the TLS listeners' certificate files (a broken one is logged and the old one kept). */
   reloadCertificates(): Promise<void>;
 }
@@ -42,6 +46,8 @@ export interface FromPrimary {
   readonly mirror?: HealthMirror | undefined;
   /** Configuration reloads so far (a reload starts new workers; the count carries over). */
   readonly reloads?: number;
+  /** Tells the other workers of this edge about a peer this one ejected. */
+  readonly announceEjection?: (entry: EjectionEntry) => void;
 }
 
 /**
@@ -63,7 +69,9 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
   const health = fromPrimary.mirror !== undefined ? fromPrimary.mirror.source(watch) : await startHealth(config, pools, log, upstreamTls, watch);
   const store = health.store;
   observability.metrics?.configReloaded(fromPrimary.reloads ?? 0);
-  const forwarder = new UndiciForwarder(pools, log, config.limits, upstreamTls);
+  const announce = fromPrimary.announceEjection;
+  const outliers = new OutlierDetection(log, undefined, announce === undefined ? undefined : (peer, until) => announce({ pool: peer.pool, peer: peer.id, until }));
+  const forwarder = new UndiciForwarder(pools, log, config.limits, upstreamTls, outliers);
   const app = createBalancer({ routes, store, forwarder, log, observer: observability.observer });
   let listeners: NodeListeners;
   let admin: string | undefined;
@@ -100,5 +108,9 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
       return result;
     },
     reloadCertificates: () => listeners.reloadCertificates(),
+    adoptEjection(entry) {
+      const peer = pools.find((pool) => pool.name === entry.pool)?.peers.find((candidate) => candidate.id === entry.peer);
+      if (peer !== undefined) outliers.adopt(peer, entry.until);
+    },
   };
 }

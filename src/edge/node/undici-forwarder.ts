@@ -57,9 +57,9 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
   readonly #bodyLimits = new Map<Route, BodyLimits>();
 
   /** `tlsByPool` holds the TLS settings of every pool with `tls: true`. */
-  constructor(pools: readonly Pool[], log: Log, limits: LimitsConfig, tlsByPool: ReadonlyMap<string, PoolTls> = new Map()) {
+  constructor(pools: readonly Pool[], log: Log, limits: LimitsConfig, tlsByPool: ReadonlyMap<string, PoolTls> = new Map(), outliers = new OutlierDetection(log)) {
     this.log = log;
-    this.outliers = new OutlierDetection(log);
+    this.outliers = outliers;
     this.#bodyStallMs = limits.client_body_timeout;
     this.#requestLimits = { maxUriLength: limits.max_uri_length, maxHeaders: limits.max_headers };
     this.logPeers = log.isLevelEnabled('debug');

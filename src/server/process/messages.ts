@@ -8,17 +8,27 @@ export interface HealthEntry {
   readonly state: PeerState;
 }
 
+/** A peer one worker ejected (outlier detection), for the other workers of its generation. */
+export interface EjectionEntry {
+  readonly pool: string;
+  readonly peer: string;
+  /** When the ejection ends, in ms since the epoch. */
+  readonly until: number;
+}
+
 /** Primary → worker. `start` comes first; listening sockets are the worker's fds from `LISTEN_FD_BASE`. */
 export type ToWorker =
   /** `reloads`: configuration reloads before this generation, for the metrics. */
   | { readonly type: 'edgelb:start'; readonly config: Config; readonly health: readonly HealthEntry[]; readonly reloads: number }
   | { readonly type: 'edgelb:health'; readonly entry: HealthEntry }
+  | { readonly type: 'edgelb:ejected'; readonly entry: EjectionEntry }
   | { readonly type: 'edgelb:stop' };
 
 /** Worker → primary. */
 export type FromWorker =
   | { readonly type: 'edgelb:serving' }
-  | { readonly type: 'edgelb:start-failed'; readonly reason: string };
+  | { readonly type: 'edgelb:start-failed'; readonly reason: string }
+  | { readonly type: 'edgelb:ejected'; readonly entry: EjectionEntry };
 
 /** A worker's fd 3 is its IPC channel; the listening sockets follow, in `listen` order. */
 export const LISTEN_FD_BASE = 4;

@@ -86,6 +86,9 @@ export class WorkerGroup {
         } else if (isMessage<Extract<FromWorker, { type: 'edgelb:start-failed' }>>(message, 'edgelb:start-failed')) {
           clearTimeout(timer);
           reject(new Error(message.reason));
+        } else if (isMessage<Extract<FromWorker, { type: 'edgelb:ejected' }>>(message, 'edgelb:ejected')) {
+          // Ejections are the edge's, not one worker's: the others take the peer out too.
+          for (const other of this.#workers) if (other !== worker && other.connected) other.send({ type: 'edgelb:ejected', entry: message.entry } satisfies ToWorker);
         }
       });
       worker.once('exit', (code, signal) => {
