@@ -37,6 +37,8 @@ export class Attempts {
   #full = false;
   /** Whether the attempt running is a retry, holding a place in the pool's retry budget. */
   #retrying = false;
+  /** Whether the next attempt is a retry the budget counts (after a timeout or a status). */
+  #budgeted = false;
 
   constructor(exchange: RoutedExchange, runtime: AttemptRuntime) {
     this.#exchange = exchange;
@@ -55,7 +57,8 @@ export class Attempts {
     if (peer === undefined) return undefined;
     exchange.attempts++;
     exchange.peer = peer;
-    if (exchange.attempts > 1) {
+    if (this.#budgeted) {
+      this.#budgeted = false;
       this.#retrying = true;
       this.#runtime.retryBudget.started(exchange.pool);
     }
@@ -124,6 +127,7 @@ export class Attempts {
     this.#failure = failure;
     (exchange.failedPeers ??= []).push(peer);
     if (!this.#mayGoOn(failure)) return false;
+    this.#budgeted = failure.kind === 'timeout' || failure.kind === 'status';
     this.#runtime.log.warn(
       { requestId: exchange.id, route: exchange.route.name, pool: exchange.pool.name, failedPeer: peer.id, error: describeError(failure.error) },
       'peer failed; retrying the request on the next peer',
@@ -131,9 +135,16 @@ export class Attempts {
     return true;
   }
 
+  /**
+   * Whether the request may go on after `failure`. Retries after a timeout or an answer status
+   * take a place in the retry budget; those after a connect failure or a lost connection do
+   * not, since failing over from a dead peer is what every in-flight request must do at once.
+   */
   #mayGoOn(failure: AttemptFailure): boolean {
     const { pool, request, attempts } = this.#exchange;
-    return mayRetry(failure, request.method, pool.retryOn) && attempts <= pool.retries && this.#runtime.retryBudget.allows(pool);
+    if (!mayRetry(failure, request.method, pool.retryOn) || attempts > pool.retries) return false;
+    if (failure.kind !== 'timeout' && failure.kind !== 'status') return true;
+    return this.#runtime.retryBudget.allows(pool);
   }
 
   /** What the client is told once no (further) peer may be tried. */

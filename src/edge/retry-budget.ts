@@ -7,9 +7,10 @@ const MIN_RETRIES = 3;
 const BUDGET = 0.2;
 
 /**
- * The retry budget (Envoy's): a pool may have at most 20% as many retry attempts in flight as
- * attempts in flight (at least 3), so a sick pool, where every request wants a retry, is not hit
- * with twice its traffic. Per edge process, like the in-flight counts it reads.
+ * The retry budget (Envoy's): a pool may have at most 20% as many retries in flight (after a
+ * timeout or an answer status; see `Attempts`) as attempts in flight (at least 3), so a sick
+ * pool, where every request wants a retry, is not hit with twice its traffic. Per edge process,
+ * like the in-flight counts it reads.
  */
 export class RetryBudget {
   readonly #stats: PeerStats;
