@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { connect as http2Connect } from 'node:http2';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +10,9 @@ import { after, afterEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { accessLines, type AccessLine } from './support/admin.ts';
-import { killAll, startEdgelb, startUpstream } from './support/processes.ts';
+import { TestCa } from './support/certs.ts';
+import { rawRequest } from './support/raw-request.ts';
+import { killAll, startEdgelb, startEdgelbCommand, startUpstream } from './support/processes.ts';
 import { waitFor } from './support/wait-for.ts';
 
 const logFile = () => join(mkdtempSync(join(tmpdir(), 'edgelb-access-')), 'access.log');
@@ -44,7 +48,7 @@ describe('access log', () => {
     assert.equal(res.status, 200);
 
     const line = await lineFor(file, 'req-1');
-    assert.ok(line.time >= before && line.time <= Date.now(), `time ${line.time}`);
+    assert.ok(Number(line.time) >= before && Number(line.time) <= Date.now(), `time ${line.time}`);
     assert.equal(line.client, '127.0.0.1');
     assert.equal(line.method, 'POST');
     assert.equal(line.path, '/echo?x=1');
@@ -67,6 +71,62 @@ describe('access log', () => {
       return lines.length === 3 && lines;
     });
     assert.equal(new Set(others.map((l) => l.requestId)).size, 3);
+  });
+
+  it('logs host, protocol, TLS, user agent, referer, the peer\'s status, ISO times; sends the request id upstream', async () => {
+    const upstream = await startUpstream('a');
+    const file = logFile();
+    const cert = new TestCa().issue(['shop.example']);
+    const lb = await startEdgelbCommand([], {
+      listen: ['127.0.0.1:0', { addr: '127.0.0.1:0', tls: cert, h2: true }], access_log: file, access_log_time: 'iso8601',
+      upstreams: { web: { peers: [upstream.address] } },
+    }, 'edgelb is serving');
+    const [plainPort, tlsPort] = (lb.ready.listen as string[]).map((address) => Number(address.split(':').pop()));
+    const res = await rawRequest(`http://127.0.0.1:${plainPort}/plain`, { headers: { 'user-agent': 'probe/1.0 "quoted"', referer: 'https://ref.example/', host: 'shop.example' } });
+    const echo = JSON.parse(res.body) as { rawHeaders: string[] };
+    const plain = await waitFor('the plain line', () => accessLines(file).find((line) => line.path === '/plain'));
+    assert.equal(plain.protocol, 'HTTP/1.1');
+    assert.equal(plain.host, 'shop.example');
+    assert.equal(plain.userAgent, 'probe/1.0 "quoted"');
+    assert.equal(plain.referer, 'https://ref.example/');
+    assert.equal(plain.upstreamStatus, 200);
+    assert.equal(plain.tls, undefined);
+    assert.match(String(plain.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const sentId = echo.rawHeaders[echo.rawHeaders.findIndex((name) => name.toLowerCase() === 'x-request-id') + 1];
+    assert.equal(sentId, plain.requestId, 'the peer got the id of the log line');
+
+    const session = http2Connect(`https://127.0.0.1:${tlsPort}`, { rejectUnauthorized: false, servername: 'shop.example' });
+    const stream = session.request({ ':path': '/over-h2', ':authority': 'shop.example' });
+    stream.resume();
+    await once(stream, 'end');
+    session.close();
+    const h2 = await waitFor('the HTTP/2 line', () => accessLines(file).find((line) => line.path === '/over-h2'));
+    assert.equal(h2.protocol, 'HTTP/2.0');
+    assert.equal(h2.host, 'shop.example');
+    assert.deepEqual(h2.tls, { version: 'TLSv1.3', sni: 'shop.example' });
+    await lb.kill();
+  });
+
+  it('writes nginx\'s combined format when asked, as log tools parse it', async () => {
+    const upstream = await startUpstream('a');
+    const file = logFile();
+    const lb = await startEdgelb({ access_log: file, access_log_format: 'combined', upstreams: { web: { peers: [upstream.address] } } });
+    await (await fetch(`${lb.url}/page?q=1`, { headers: { 'user-agent': 'agent "x"', referer: 'https://r.example/' } })).text();
+    await (await fetch(`${lb.url}/bare`)).text();
+    const lines = await waitFor('two lines', () => {
+      const text = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+      return text.length >= 2 && text;
+    });
+    // GoAccess's and most tools' reading of nginx's combined format.
+    const COMBINED = /^(\S+) - (\S+) \[(\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\] "(\S+) (\S+) (HTTP\/[\d.]+)" (\d{3}) (\d+) "([^"]*)" "([^"]*)"$/;
+    const [page, bare] = lines.map((line) => COMBINED.exec(line));
+    assert.ok(page && bare, lines.join('\n'));
+    assert.deepEqual(page.slice(4, 8), ['GET', '/page?q=1', 'HTTP/1.1', '200']);
+    assert.equal(page[9], 'https://r.example/');
+    assert.equal(page[10], 'agent \\x22x\\x22', 'a quote is escaped as nginx does');
+    assert.equal(Date.parse(page[3]!.replace(/^(\d+)\/(\w+)\/(\d+):/, '$2 $1 $3 ')) > 0, true);
+    assert.deepEqual([bare[9], bare[10]!.length > 0], ['-', true]);
+    await lb.kill();
   });
 
   it('logs pipelined requests whose client left, the one running and the ones waiting behind it, as 499', async () => {

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { request } from 'undici';
 import { stringify } from 'yaml';
@@ -198,6 +198,11 @@ describe('daemon (-d), pid file and SIGTERM', () => {
     await waitFor('the daemon to exit', () => !isRunning(pid));
     assert.equal(existsSync(files.pidFile), false, 'the pid file was removed');
     assert.match(readFileSync(files.errorLog, 'utf8'), /"msg":"stopped"/);
+    // The access log (stdout by default) has a file of its own beside the error log.
+    const accessLog = join(dirname(files.errorLog), 'edgelb_access.log');
+    const slowLines = readFileSync(accessLog, 'utf8').split('\n').filter((line) => line.includes('/slow?ms=1500'));
+    assert.equal(slowLines.length, 4);
+    assert.doesNotMatch(readFileSync(files.errorLog, 'utf8'), /\/slow\?ms=1500/, 'no access line in the error log');
   });
 
   it('fails with the reason and a non-zero exit when the port is taken', async () => {

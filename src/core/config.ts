@@ -298,7 +298,10 @@ export const configSchema = z.strictObject({
   upstreams: z
     .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'pool names use letters, digits, "_", "." and "-"'), pool, 'required: a map of pools, each with peers')
     .refine((pools) => Object.keys(pools).length > 0, 'needs at least one pool'),
-  access_log_format: notBuilt,
+  /** `json`: a JSON object per line; `combined`: nginx's combined format, for the tools that read it. */
+  access_log_format: z.enum(['json', 'combined']).default('json'),
+  /** The JSON lines' `time`: milliseconds since the epoch, or an ISO-8601 date. */
+  access_log_time: z.enum(['epoch_ms', 'iso8601']).default('epoch_ms'),
   /** One JSON line per request: `true` on stdout, a file path, or `false` for none. */
   access_log: z.union([z.boolean(), z.string().min(1)]).default(true),
   admin: admin.optional(),

@@ -33,6 +33,8 @@ export class Exchange {
   failedPeers: Peer[] | undefined = undefined;
   /** The status sent to the client; 499 when the client left before any answer. */
   status = 0;
+  /** The status the last peer answered with; 0 when none answered (the status is edgelb's own). */
+  upstreamStatus = 0;
   /** Body bytes taken from the client and sent to it. */
   bytesIn = 0;
   bytesOut = 0;

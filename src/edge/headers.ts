@@ -139,3 +139,16 @@ export function clientAddress(remoteAddress: string | undefined): string {
   if (remoteAddress === undefined) return 'unknown';
   return remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
 }
+
+/**
+ * Sends the request's id upstream as `X-Request-Id`, so the peer's logs carry the id of edgelb's
+ * own line (and of its error responses): the client's when it sent a usable one (it is already in
+ * `headers`), else edgelb's, replacing an unusable one the client sent.
+ */
+export function withRequestId(headers: string[], clientValue: string | undefined, id: string): void {
+  if (id === clientValue) return;
+  if (clientValue !== undefined) {
+    for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.toLowerCase() === 'x-request-id') headers.splice(i, 2);
+  }
+  headers.push('x-request-id', id);
+}

@@ -1,15 +1,15 @@
 import { openSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import pino, { type Logger } from 'pino';
+import pino from 'pino';
 import { describeError } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
 import type { Exchange } from '../edge/exchange.ts';
-import { clientAddress } from '../edge/headers.ts';
 import type { RequestObserver } from '../edge/request-observer.ts';
+import { combinedLine, jsonLine, type TimeFormat } from './access-record.ts';
 import { LineBatch } from './line-batch.ts';
 
 /**
- * The access log: one JSON line per request, written through pino to an asynchronous
+ * The access log: one line per request (JSON, or nginx's `combined`), written to pino's asynchronous
  * destination (stdout by default, as nginx's container images do, or an appended file), so
  * writing never waits on the disk or the reader. Independent of `LOG_LEVEL`, like nginx's. A
  * file is opened (created, appended to) at start, so a path that cannot be written stops the
@@ -18,10 +18,10 @@ import { LineBatch } from './line-batch.ts';
 const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
 
 export class AccessLog implements RequestObserver {
-  readonly #log: Logger;
   readonly #destination: LineBatch;
+  readonly #line: (exchange: Exchange, incoming: IncomingMessage) => string;
 
-  constructor(target: true | string, log: Log) {
+  constructor(target: true | string, log: Log, format: 'json' | 'combined' = 'json', time: TimeFormat = 'epoch_ms') {
     const fd = target === true ? 1 : openFile(target);
     // A reader that stops reading (a stuck pipe, a hung disk) costs lines beyond 16 MiB of backlog,
     // never memory without bound.
@@ -41,41 +41,13 @@ export class AccessLog implements RequestObserver {
       droppingSince = now;
       log.warn({ backlogBytes: MAX_BACKLOG_BYTES }, 'the access log cannot be written fast enough; dropping lines');
     });
-    this.#log = pino(
-      {
-        base: undefined,
-        // Every line is of one kind: no level field, so the time opens the line (without a comma).
-        // It is epoch milliseconds, as in edgelb's other log lines; an ISO date would cost 0.8 us.
-        formatters: { level: () => ({}) },
-        timestamp: () => `"time":${Date.now()}`,
-      },
-      this.#destination,
-    );
+    this.#line = format === 'combined' ? (exchange, incoming) => combinedLine(exchange, incoming, Date.now())
+      : (exchange, incoming) => jsonLine(exchange, incoming, time, Date.now());
   }
 
   requestDone(exchange: Exchange): void {
     const incoming = (exchange.context.env as { incoming: IncomingMessage }).incoming;
-    const clientRequestId = incoming.headers['x-request-id'];
-    this.#log.info({
-      requestId: exchange.idFrom(typeof clientRequestId === 'string' ? clientRequestId : undefined),
-      client: clientAddress(incoming.socket.remoteAddress),
-      method: incoming.method,
-      path: incoming.url,
-      status: exchange.status,
-      bytesIn: exchange.bytesIn,
-      bytesOut: exchange.bytesOut,
-      route: exchange.route?.name,
-      pool: exchange.pool?.name,
-      peer: exchange.peer?.id,
-      upstreamConnectMs: milliseconds(exchange.upstreamConnectMs),
-      upstreamHeaderMs: milliseconds(exchange.upstreamHeaderMs),
-      upstreamTotalMs: milliseconds(exchange.upstreamTotalMs),
-      durationMs: milliseconds(performance.now() - exchange.startedAt),
-      retries: Math.max(0, exchange.attempts - 1),
-      failedPeers: exchange.failedPeers?.map((peer) => peer.id),
-      error: exchange.error,
-      tunnelEnd: exchange.tunnelEnd,
-    });
+    this.#destination.write(`${this.#line(exchange, incoming)}\n`);
   }
 
   /** Writes out buffered lines and closes the log; call it before the process exits. */
@@ -90,9 +62,4 @@ function openFile(path: string): number {
   } catch (error) {
     throw new Error(`access_log: cannot open "${path}": ${describeError(error)}`);
   }
-}
-
-/** Microsecond precision is plenty; -1 (not reached) leaves the field out. */
-function milliseconds(value: number): number | undefined {
-  return value < 0 ? undefined : Math.round(value * 1000) / 1000;
 }

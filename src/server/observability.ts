@@ -8,6 +8,7 @@ import type { UndiciForwarder } from '../edge/node/undici-forwarder.ts';
 import type { NodeListeners } from '../edge/node/listeners.ts';
 import { observeAll, type RequestObserver } from '../edge/request-observer.ts';
 import { AccessLog } from './access-log.ts';
+import { accessLogTarget } from './daemon-access-log.ts';
 import type { AdminServer } from './admin/admin-server.ts';
 import type { StatusSources } from './admin/status.ts';
 import type { Metrics } from './metrics.ts';
@@ -46,7 +47,7 @@ export class Observability {
     this.#pools = pools;
     this.#store = store;
     this.#log = log;
-    this.#accessLog = config.access_log === false ? undefined : new AccessLog(config.access_log, log);
+    this.#accessLog = config.access_log === false ? undefined : new AccessLog(accessLogTarget(config.access_log), log, config.access_log_format, config.access_log_time);
     this.metrics = MetricsClass === undefined ? undefined : new MetricsClass(pools, {
       store,
       inFlight: (peer) => this.#inFlight(peer),
@@ -118,3 +119,4 @@ export class Observability {
     return this.#forwarder?.tunnels.count(peer) ?? 0;
   }
 }
+

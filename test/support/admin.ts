@@ -40,7 +40,13 @@ export function sample(exposition: string, name: string, labels: Record<string, 
 }
 
 export interface AccessLine {
-  time: number;
+  time: number | string;
+  protocol?: string;
+  host?: string;
+  tls?: { version: string; sni?: string };
+  userAgent?: string;
+  referer?: string;
+  upstreamStatus?: number;
   requestId: string;
   client: string;
   method: string;

@@ -134,7 +134,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
       _controller.abort(ANSWER_DROPPED);
       return;
     }
-    exchange.status = statusCode;
+    exchange.status = exchange.upstreamStatus = statusCode;
     exchange.upstreamHeaderMs = latencyMs;
     this.#attempts.answered(latencyMs, statusCode);
     // The head goes out with the first body bytes when they come in the same read, and a body
@@ -185,7 +185,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
    */
   onRequestUpgrade(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, socket: Duplex): void {
     const exchange = this.#exchange;
-    exchange.status = statusCode;
+    exchange.status = exchange.upstreamStatus = statusCode;
     exchange.upstreamHeaderMs = performance.now() - this.#attemptStartedAt;
     this.#attempts.answered(exchange.upstreamHeaderMs, statusCode);
     const client = this.#acceptUpgrade(headers);

@@ -13,7 +13,7 @@ import { declaredBodyTooLarge } from '../body-limit.ts';
 import type { ErrorReply } from '../error-response.ts';
 import type { RoutedExchange } from '../exchange.ts';
 import type { Forwarder, RequestOutcome } from '../forwarder.ts';
-import { upstreamRequestHeaders } from '../headers.ts';
+import { upstreamRequestHeaders, withRequestId } from '../headers.ts';
 import { OutlierDetection } from '../outlier-detection.ts';
 import { PeerStats } from '../peer-stats.ts';
 import { RetryBudget } from '../retry-budget.ts';
@@ -154,6 +154,9 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
       rewriteHost: route.upstreamHost ?? pool.config.host,
       targetAuthority: request.targetAuthority,
     });
+    const clientRequestId = incoming.headers['x-request-id'];
+    const clientId = typeof clientRequestId === 'string' ? clientRequestId : undefined;
+    withRequestId(headers, clientId, exchange.idFrom(clientId));
     const path = upstreamPath(route, request.path);
     // An HTTP/2 stream shares its connection with others: it is aborted on its own, and its body
     // needs no length header (it ends with the stream).

@@ -4,7 +4,7 @@ import { upstreamPath, type RoutedRequest } from '../../core/routing/route-table
 import type { RoutedExchange } from '../exchange.ts';
 import { replyResponse } from '../error-response.ts';
 import type { Forwarder, RequestOutcome } from '../forwarder.ts';
-import { downstreamResponseHeaders, upstreamRequestHeaders } from '../headers.ts';
+import { downstreamResponseHeaders, upstreamRequestHeaders, withRequestId } from '../headers.ts';
 import type { AttemptFailure } from '../attempt-failure.ts';
 import { Attempts, type AttemptRuntime } from '../attempts.ts';
 import { declaredBodyTooLarge } from '../body-limit.ts';
@@ -75,6 +75,8 @@ export class FetchForwarder implements Forwarder, AttemptRuntime {
       rewriteHost: route.upstreamHost ?? pool.config.host,
       targetAuthority: undefined,
     });
+    const clientId = request.headers.get('x-request-id') ?? undefined;
+    withRequestId(flat, clientId, exchange.idFrom(clientId));
     const headers = new Headers();
     // fetch() takes Host from the URL whatever is set here; X-Forwarded-Host carries the client's.
     for (let i = 0; i < flat.length; i += 2) if (flat[i] !== 'host') headers.append(flat[i]!, flat[i + 1]!);
@@ -96,7 +98,7 @@ export class FetchForwarder implements Forwarder, AttemptRuntime {
           await attempt.body?.cancel();
           continue;
         }
-        exchange.status = attempt.status;
+        exchange.status = exchange.upstreamStatus = attempt.status;
         exchange.upstreamHeaderMs = performance.now() - startedAt;
         attempts.answered(exchange.upstreamHeaderMs, attempt.status);
         attempts.ended();

@@ -3,6 +3,7 @@ import { openSync, unlinkSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Config } from '../../core/config.ts';
+import { DAEMON_ACCESS_LOG, daemonAccessLog } from '../daemon-access-log.ts';
 import { entryFile } from './entry-file.ts';
 import { readPidFile } from './pid-file.ts';
 
@@ -39,7 +40,11 @@ export async function launch({ configFile, config, daemon, upgrade }: LaunchOpti
   const primary = spawn(process.execPath, [...process.execArgv, entryFile('primary-main'), configFile], {
     detached: daemon,
     stdio,
-    env: { ...process.env, ...(connection === undefined ? {} : { EDGELB_TAKE_OVER: '1', NODE_CHANNEL_FD: '4' }) },
+    env: {
+      ...process.env,
+      ...(connection === undefined ? {} : { EDGELB_TAKE_OVER: '1', NODE_CHANNEL_FD: '4' }),
+      ...(daemon && config.access_log === true ? { [DAEMON_ACCESS_LOG]: daemonAccessLog(config) } : {}),
+    },
   });
   connection?.destroy();
   const readiness = await readinessOf(primary.stdio[3] as NodeJS.ReadableStream);
