@@ -1,6 +1,6 @@
 /**
- * CPU time per request of what edgelb does once a request is over: the access log line (pino,
- * to a file) and the metric updates (prom-client), in isolation from the proxying, so the
+ * CPU time per request of what edgelb does once a request is over: the access log line (its own
+ * serializer, to a file) and the metric updates (prom-client), in isolation from the proxying, so the
  * figure is steady on a busy machine where a whole-system A/B is not. Process CPU time is
  * counted, so the thread-pool writes of the log file are included.
  *
@@ -66,7 +66,7 @@ try {
   const measured = await measure(metrics);
   await accessLog.close();
   console.log(`${requests} requests; CPU per request beyond building the exchange (${baseline.toFixed(2)} us):`);
-  console.log(`  access log line (pino, batched, to a file)    : ${(logged - baseline).toFixed(2)} us, ${(statSync(file).size / (2 * requests)).toFixed(0)} bytes`);
+  console.log(`  access log line (batched, to a file)          : ${(logged - baseline).toFixed(2)} us, ${(statSync(file).size / (2 * requests)).toFixed(0)} bytes`);
   console.log(`  metrics (prom-client counter + histogram):       ${(measured - baseline).toFixed(2)} us`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
