@@ -62,6 +62,29 @@ describe('draining', () => {
     assert.equal(unknown.status, 404);
   });
 
+  it('keeps a drain through a reload (SIGHUP) and a replaced worker, until it is undone', async () => {
+    const [a, b] = await Promise.all([startUpstream('a'), startUpstream('b')]);
+    const lb = await startEdgelb({ access_log: false, admin: { listen: '127.0.0.1:0', token: TOKEN }, upstreams: { web: { peers: [a.address, b.address] } } });
+    const admin = adminUrl(lb);
+    const call = (action: string) => fetch(`${admin}/pools/web/peers/${encodeURIComponent(a.address)}/${action}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal((await call('drain')).status, 200);
+    assert.deepEqual(new Set(await answeredBy(lb, 4)), new Set(['b']));
+
+    lb.process.kill('SIGHUP');
+    await waitFor('the reload', () => lb.logs.some((line) => line.msg === 'configuration reloaded'), { timeoutMs: 15_000 });
+    assert.deepEqual(new Set(await answeredBy(lb, 6)), new Set(['b']), 'still drained after the reload');
+    const status = await (await fetch(`${admin}/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as { pools: { peers: { state: string }[] }[] };
+    assert.equal(status.pools[0]!.peers[0]!.state, 'draining');
+
+    const worker = lb.logs.filter((line) => line.msg === 'configuration reloaded').at(-1)!.workers as number[];
+    process.kill(worker[0]!, 'SIGKILL');
+    await waitFor('the replacement worker', () => lb.logs.some((line) => line.msg === 'replacement worker serving'), { timeoutMs: 15_000 });
+    assert.deepEqual(new Set(await answeredBy(lb, 6)), new Set(['b']), 'still drained in the replacement worker');
+
+    await waitFor('undrain through the new worker', async () => (await call('undrain')).status === 200);
+    await waitFor('a back in rotation', async () => (await answeredBy(lb, 4)).includes('a'));
+  });
+
   it('edgelb drain POOL PEER -c FILE drains through the admin listener of FILE', async () => {
     const [a, b] = await Promise.all([startUpstream('a'), startUpstream('b')]);
     const port = await freePort();

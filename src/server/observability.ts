@@ -65,7 +65,7 @@ export class Observability {
   }
 
   /** Starts the admin listener, if configured (on `fd` when the primary holds its socket); resolves with its address. */
-  async serve(routes: RouteTable, forwarder: UndiciForwarder, listeners: NodeListeners, fd?: number): Promise<string | undefined> {
+  async serve(routes: RouteTable, forwarder: UndiciForwarder, listeners: NodeListeners, fd?: number, onDrain?: (peer: Peer, drained: boolean) => void): Promise<string | undefined> {
     this.#forwarder = forwarder;
     this.#listeners = listeners;
     const settings = this.#config.admin;
@@ -93,6 +93,7 @@ export class Observability {
           this.#log.info({ pool: peer.pool, peer: peer.id, inFlight: this.#inFlight(peer) }, drained ? 'peer drained' : 'peer undrained');
         }
         this.#store.setDrained(peer, drained);
+        onDrain?.(peer, drained);
       },
     });
     this.#admin = await AdminServer.open(app, settings.listen, fd);

@@ -6,7 +6,7 @@ import { describeError } from '../core/errors.ts';
 import type { HealthStore } from '../core/health-store.ts';
 import { buildPools, type Pool } from '../core/peer.ts';
 import { OutlierDetection } from '../edge/outlier-detection.ts';
-import type { EjectionEntry } from './process/messages.ts';
+import type { DrainEntry, EjectionEntry } from './process/messages.ts';
 import { buildRoutes } from '../core/routing/build-routes.ts';
 import { createBalancer } from '../edge/balancer.ts';
 import { UndiciForwarder } from '../edge/node/undici-forwarder.ts';
@@ -32,6 +32,8 @@ export interface RunningEdge {
   stop(): Promise<{ forced: boolean }>;
   /** Takes out a peer another worker of this edge ejected. */
   adoptEjection(entry: EjectionEntry): void;
+  /** A drain made through another worker's admin listener, or held from before a reload. */
+  applyDrain(entry: DrainEntry): void;
   /** Re-reads the TLS listeners' certificate files (a broken one is logged and the old one kept). */
   reloadCertificates(): Promise<void>;
 }
@@ -48,6 +50,8 @@ export interface FromPrimary {
   readonly reloads?: number;
   /** Tells the other workers of this edge about a peer this one ejected. */
   readonly announceEjection?: (entry: EjectionEntry) => void;
+  /** Embedded mode: the drains the primary holds, and how to tell it of a new one. */
+  readonly drains?: { readonly held: readonly DrainEntry[]; announce(entry: DrainEntry): void } | undefined;
 }
 
 /**
@@ -68,6 +72,13 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
   };
   const health = fromPrimary.mirror !== undefined ? fromPrimary.mirror.source(watch) : await startHealth(config, pools, log, upstreamTls, watch);
   const store = health.store;
+  const peerOf = (entry: { pool: string; peer: string }) => pools.find((pool) => pool.name === entry.pool)?.peers.find((peer) => peer.id === entry.peer);
+  const applyDrain = (entry: DrainEntry) => {
+    const peer = peerOf(entry);
+    if (peer !== undefined) store.setDrained(peer, entry.drained);
+  };
+  // Before any listener accepts, so no request reaches a peer an operator drained.
+  for (const entry of fromPrimary.drains?.held ?? []) applyDrain(entry);
   observability.metrics?.configReloaded(fromPrimary.reloads ?? 0);
   const announce = fromPrimary.announceEjection;
   const outliers = new OutlierDetection(log, undefined, announce === undefined ? undefined : (peer, until) => announce({ pool: peer.pool, peer: peer.id, until }));
@@ -79,7 +90,8 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
     listeners = await NodeListeners.open(app, config.listen, {
       log, clientIdleTimeoutMs: clientIdleTimeout(pools), limits: config.limits, listenFds: fromPrimary.listenFds,
     });
-    admin = await observability.serve(routes, forwarder, listeners, fromPrimary.adminFd).catch(async (error: unknown) => {
+    const announceDrain = fromPrimary.drains?.announce;
+    admin = await observability.serve(routes, forwarder, listeners, fromPrimary.adminFd, announceDrain === undefined ? undefined : (peer, drained) => announceDrain({ pool: peer.pool, peer: peer.id, drained })).catch(async (error: unknown) => {
       await listeners.close(0);
       throw new Error(`admin.listen: ${describeError(error)}`);
     });
@@ -109,8 +121,9 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
     },
     reloadCertificates: () => listeners.reloadCertificates(),
     adoptEjection(entry) {
-      const peer = pools.find((pool) => pool.name === entry.pool)?.peers.find((candidate) => candidate.id === entry.peer);
+      const peer = peerOf(entry);
       if (peer !== undefined) outliers.adopt(peer, entry.until);
     },
+    applyDrain,
   };
 }

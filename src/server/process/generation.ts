@@ -5,6 +5,7 @@ import { probeLogEvents } from '../../prober/probe-log.ts';
 import { ProbeScheduler } from '../../prober/scheduler.ts';
 import { upstreamTlsByPool } from '../upstream-tls.ts';
 import { RelayedHealthStore } from './health-relay.ts';
+import type { HeldDrains } from './held-drains.ts';
 import type { ListenSocket } from './listen-sockets.ts';
 import { WorkerGroup } from './worker-group.ts';
 
@@ -22,7 +23,7 @@ export interface Generation {
 }
 
 /** `reloads`: how many configuration reloads came before this generation. */
-export async function startGeneration(config: Config, sockets: readonly ListenSocket[], log: Logger, reloads = 0): Promise<Generation> {
+export async function startGeneration(config: Config, sockets: readonly ListenSocket[], log: Logger, drains: HeldDrains, reloads = 0): Promise<Generation> {
   let workers: WorkerGroup | undefined;
   let prober: ProbeScheduler | undefined;
   let snapshot = () => [] as ReturnType<RelayedHealthStore['snapshot']>;
@@ -34,7 +35,7 @@ export async function startGeneration(config: Config, sockets: readonly ListenSo
     await prober.start();
     snapshot = () => store.snapshot(pools);
   }
-  workers = new WorkerGroup(config, sockets, log, snapshot, reloads);
+  workers = new WorkerGroup(config, sockets, log, snapshot, drains, reloads);
   try {
     await workers.start();
   } catch (error) {

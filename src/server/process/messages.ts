@@ -16,19 +16,28 @@ export interface EjectionEntry {
   readonly until: number;
 }
 
+/** An operator's drain (or undrain) of a peer, in embedded mode held by the primary. */
+export interface DrainEntry {
+  readonly pool: string;
+  readonly peer: string;
+  readonly drained: boolean;
+}
+
 /** Primary → worker. `start` comes first; listening sockets are the worker's fds from `LISTEN_FD_BASE`. */
 export type ToWorker =
   /** `reloads`: configuration reloads before this generation, for the metrics. */
-  | { readonly type: 'edgelb:start'; readonly config: Config; readonly health: readonly HealthEntry[]; readonly reloads: number }
+  | { readonly type: 'edgelb:start'; readonly config: Config; readonly health: readonly HealthEntry[]; readonly drained: readonly DrainEntry[]; readonly reloads: number }
   | { readonly type: 'edgelb:health'; readonly entry: HealthEntry }
   | { readonly type: 'edgelb:ejected'; readonly entry: EjectionEntry }
+  | { readonly type: 'edgelb:drained'; readonly entry: DrainEntry }
   | { readonly type: 'edgelb:stop' };
 
 /** Worker → primary. */
 export type FromWorker =
   | { readonly type: 'edgelb:serving' }
   | { readonly type: 'edgelb:start-failed'; readonly reason: string }
-  | { readonly type: 'edgelb:ejected'; readonly entry: EjectionEntry };
+  | { readonly type: 'edgelb:ejected'; readonly entry: EjectionEntry }
+  | { readonly type: 'edgelb:drained'; readonly entry: DrainEntry };
 
 /** A worker's fd 3 is its IPC channel; the listening sockets follow, in `listen` order. */
 export const LISTEN_FD_BASE = 4;

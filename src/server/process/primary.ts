@@ -4,6 +4,7 @@ import { formatAddress } from '../../core/address.ts';
 import { describeError } from '../../core/errors.ts';
 import { flushLogs } from '../logger.ts';
 import { startGeneration, type Generation } from './generation.ts';
+import { HeldDrains } from './held-drains.ts';
 import { handOverListeners } from './upgrade-hand-over.ts';
 import type { ListenSocket } from './listen-sockets.ts';
 import { removePidFileIfOurs, writePidFile } from './pid-file.ts';
@@ -29,8 +30,9 @@ export interface PrimaryOptions {
 export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const { configFile, sockets, log, pidFile } = options;
   let generation: Generation;
+  const drains = new HeldDrains();
   try {
-    generation = await startGeneration(options.config, sockets, log);
+    generation = await startGeneration(options.config, sockets, log, drains);
   } catch (error) {
     for (const socket of sockets) socket.close();
     throw error;
@@ -95,7 +97,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
         if (next === undefined || stopping) return;
         try {
           const previous = generation;
-          generation = await startGeneration(next, sockets, log, reloads + 1);
+          generation = await startGeneration(next, sockets, log, drains, reloads + 1);
           reloads++;
           await previous.drain();
           log.info({ workers: generation.workers.pids(), pools: poolPeers(next) }, 'configuration reloaded');

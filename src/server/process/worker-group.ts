@@ -4,6 +4,7 @@ import type { Config } from '../../core/config.ts';
 import { entryFile } from './entry-file.ts';
 import type { ListenSocket } from './listen-sockets.ts';
 import { isMessage, type FromWorker, type HealthEntry, type ToWorker } from './messages.ts';
+import type { HeldDrains } from './held-drains.ts';
 import { RespawnBackoff } from './respawn-backoff.ts';
 import { workerExecArgv } from './worker-runtime.ts';
 
@@ -29,8 +30,11 @@ export class WorkerGroup {
 
   readonly #reloads: number;
 
-  constructor(config: Config, sockets: readonly ListenSocket[], log: Logger, health: () => readonly HealthEntry[], reloads = 0) {
+  readonly #drains: HeldDrains;
+
+  constructor(config: Config, sockets: readonly ListenSocket[], log: Logger, health: () => readonly HealthEntry[], drains: HeldDrains, reloads = 0) {
     this.#reloads = reloads;
+    this.#drains = drains;
     this.#config = config;
     this.#sockets = sockets;
     this.#log = log;
@@ -70,6 +74,10 @@ export class WorkerGroup {
     await Promise.all(exits);
   }
 
+  #toOthers(sender: ChildProcess, message: ToWorker): void {
+    for (const other of this.#workers) if (other !== sender && other.connected) other.send(message);
+  }
+
   #spawn(): Promise<void> {
     const worker = fork(entryFile('worker-main'), [], {
       execArgv: workerExecArgv(process.execArgv, process.env),
@@ -88,7 +96,10 @@ export class WorkerGroup {
           reject(new Error(message.reason));
         } else if (isMessage<Extract<FromWorker, { type: 'edgelb:ejected' }>>(message, 'edgelb:ejected')) {
           // Ejections are the edge's, not one worker's: the others take the peer out too.
-          for (const other of this.#workers) if (other !== worker && other.connected) other.send({ type: 'edgelb:ejected', entry: message.entry } satisfies ToWorker);
+          this.#toOthers(worker, { type: 'edgelb:ejected', entry: message.entry });
+        } else if (isMessage<Extract<FromWorker, { type: 'edgelb:drained' }>>(message, 'edgelb:drained')) {
+          this.#drains.apply(message.entry);
+          this.#toOthers(worker, { type: 'edgelb:drained', entry: message.entry });
         }
       });
       worker.once('exit', (code, signal) => {
@@ -109,7 +120,7 @@ export class WorkerGroup {
         );
       }, delayMs);
     });
-    worker.send({ type: 'edgelb:start', config: this.#config, health: this.#health(), reloads: this.#reloads } satisfies ToWorker);
+    worker.send({ type: 'edgelb:start', config: this.#config, health: this.#health(), drained: this.#drains.entries(), reloads: this.#reloads } satisfies ToWorker);
     return serving;
   }
 }

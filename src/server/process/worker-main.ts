@@ -3,7 +3,7 @@ import { buildPools } from '../../core/peer.ts';
 import { createLogger, flushLogs } from '../logger.ts';
 import { serveEdge, type RunningEdge } from '../serve-edge.ts';
 import { HealthMirror } from './health-relay.ts';
-import { isMessage, LISTEN_FD_BASE, type EjectionEntry, type FromWorker, type ToWorker } from './messages.ts';
+import { isMessage, LISTEN_FD_BASE, type DrainEntry, type EjectionEntry, type FromWorker, type ToWorker } from './messages.ts';
 
 /**
  * A worker process: serves on the listening sockets its primary holds (inherited as fds) with
@@ -48,12 +48,15 @@ const onMessage = async (message: unknown) => {
     process.on('message', (update: unknown) => {
       if (isMessage<Extract<ToWorker, { type: 'edgelb:health' }>>(update, 'edgelb:health')) mirror?.apply(update.entry);
       else if (isMessage<Extract<ToWorker, { type: 'edgelb:ejected' }>>(update, 'edgelb:ejected')) running?.adoptEjection(update.entry);
+      else if (isMessage<Extract<ToWorker, { type: 'edgelb:drained' }>>(update, 'edgelb:drained')) running?.applyDrain(update.entry);
     });
     try {
       const listenFds = config.listen.map((_, index) => LISTEN_FD_BASE + index);
       const adminFd = config.admin === undefined ? undefined : LISTEN_FD_BASE + config.listen.length;
       const announceEjection = (entry: EjectionEntry) => send({ type: 'edgelb:ejected', entry });
-      running = await serveEdge(config, log, { listenFds, adminFd, mirror, reloads: message.reloads, announceEjection });
+      // With redis, drains are in Redis; in embedded mode the primary holds them across reloads.
+      const drains = mirror === undefined ? undefined : { held: message.drained, announce: (entry: DrainEntry) => send({ type: 'edgelb:drained', entry }) };
+      running = await serveEdge(config, log, { listenFds, adminFd, mirror, reloads: message.reloads, announceEjection, drains });
     } catch (error) {
       send({ type: 'edgelb:start-failed', reason: describeError(error) ?? 'unknown error' });
       exit(1);
