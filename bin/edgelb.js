@@ -3,14 +3,17 @@
 // installed package runs the JavaScript that `npm run build` compiled into dist/.
 import { existsSync } from 'node:fs';
 
+// The compiled package runs on every maintained LTS line; a source checkout needs Node 26, whose
+// type stripping runs the TypeScript as it is (its npm scripts bring that Node).
+const source = new URL('../src/server/main.ts', import.meta.url);
+const fromSource = existsSync(source);
 const [major] = process.versions.node.split('.').map(Number);
-if (major < 26) {
-  process.stderr.write(
-    `edgelb needs Node.js 26 or later (this is ${process.version}).\n` +
-      `From a source checkout, the npm scripts bring it: npm run edgelb -- -c FILE\n`,
-  );
+const needed = fromSource ? 26 : 22;
+if (major < needed) {
+  process.stderr.write(fromSource
+    ? `edgelb from a source checkout needs Node.js 26 or later (this is ${process.version}); its npm scripts bring it: npm run edgelb -- -c FILE\n`
+    : `edgelb needs Node.js 22 or later (this is ${process.version}); install a maintained LTS release (22, 24 or 26) from https://nodejs.org or your package manager\n`);
   process.exit(1);
 }
 
-const source = new URL('../src/server/main.ts', import.meta.url);
-await import(existsSync(source) ? source.href : new URL('../dist/server/main.js', import.meta.url).href);
+await import(fromSource ? source.href : new URL('../dist/server/main.js', import.meta.url).href);
