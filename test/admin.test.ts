@@ -88,6 +88,15 @@ describe('admin listener', () => {
     assert.equal(sample(first, 'edgelb_peer_drained', peer), 0);
     assert.ok((sample(first, 'edgelb_health_check_duration_seconds_count', peer) ?? 0) >= 1, 'health checks are timed');
     assert.equal(sample(first, 'edgelb_config_reloads_total'), 0);
+    // Every series exists before the traffic that moves it, so rate() and alerts work from the start.
+    for (const statusClass of ['1xx', '2xx', '3xx', '4xx', '5xx']) {
+      assert.equal(sample(first, 'edgelb_requests_total', { route: 'default', ...peer, status_class: statusClass }), 0, statusClass);
+      assert.equal(sample(first, 'edgelb_requests_total', { route: 'default', pool: 'web', peer: '', status_class: statusClass }), 0, `${statusClass}, no peer`);
+      assert.equal(sample(first, 'edgelb_requests_total', { route: '', pool: '', peer: '', status_class: statusClass }), 0, `${statusClass}, no route`);
+    }
+    assert.equal(sample(first, 'edgelb_retries_total', { pool: 'web' }), 0);
+    assert.equal(sample(first, 'edgelb_upstream_latency_seconds_count', peer), 0);
+    assert.equal(sample(first, 'edgelb_peer_ejections_total', peer), 0);
 
     // A keep-alive client keeps its connection open between requests.
     const agent = new Agent({ keepAliveTimeout: 10_000 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,8 +14,12 @@ import { waitFor } from './support/wait-for.ts';
 const root = fileURLToPath(new URL('../', import.meta.url));
 const run = promisify(execFile);
 
-/** The oldest and newest maintained LTS lines, from npm's `node` package (devDependencies). */
-const NODES = { 'Node 22': join(root, 'node_modules/node22/bin/node'), 'Node 26': join(root, 'node_modules/node/bin/node') };
+/**
+ * The oldest and newest maintained LTS lines, from npm's `node` package: Node 26 is the
+ * devDependency, Node 22 is installed beside the project by `npm test`'s pretest step (a
+ * devDependency of its own would take over `node_modules/.bin/node`).
+ */
+const NODES = { 'Node 22': join(root, '.cache/node22/node_modules/node/bin/node'), 'Node 26': join(root, 'node_modules/node/bin/node') };
 
 /**
  * The package as npm publishes it: `npm pack` (which builds dist/ first), unpacked in a directory
@@ -34,6 +38,9 @@ describe('the packed package on the LTS lines', { timeout: 240_000 }, () => {
   let pkg: string;
   let upstream: Upstream;
   before(async () => {
+    for (const [line, node] of Object.entries(NODES)) {
+      if (!existsSync(node)) throw new Error(`${line} is missing at ${node}: run npm test (its pretest step installs it) or npm run pretest`);
+    }
     [pkg, upstream] = await Promise.all([packedPackage(), startUpstream('lts')]);
   });
   after(killAll);

@@ -97,8 +97,11 @@ export class Metrics implements RequestObserver {
       labelNames: ['pool', 'peer', 'direction'],
       registers,
     });
+    for (const pool of pools) this.#retries.inc({ pool: pool.name }, 0);
     for (const peer of peers) {
-      // Present from the start, so `rate()` over them works before the first tunnel ends.
+      // Present from the start, so `rate()` over them works before the first request or tunnel.
+      this.#upstreamLatency.zero({ pool: peer.pool, peer: peer.id });
+      this.#checkDuration.zero({ pool: peer.pool, peer: peer.id });
       this.#tunnelDuration.zero({ pool: peer.pool, peer: peer.id });
       for (const direction of ['in', 'out']) this.#tunnelBytes.inc({ pool: peer.pool, peer: peer.id, direction }, 0);
     }
@@ -162,17 +165,37 @@ export class Metrics implements RequestObserver {
     }
   }
 
-  requestDone(exchange: Exchange): void {
-    const labels = this.#labels.get(exchange.peer ?? exchange.pool);
-    if (labels === undefined) return;
-    labels.requests++;
-    const { route } = exchange;
+  /**
+   * Makes every request series the routes can produce (each route's pool, and each of its peers,
+   * by status class; the requests no route took) at 0, so that `rate()` and alerts over them work
+   * before the first request of each kind.
+   */
+  knowRoutes(routes: readonly Route[]): void {
+    for (const route of routes) {
+      for (const key of [route.pool, ...route.pool.peers]) {
+        const labels = this.#labels.get(key);
+        if (labels !== undefined) this.#routed(labels, route);
+      }
+    }
+    this.#routed(this.#labels.get(undefined)!, undefined);
+  }
+
+  #routed(labels: Labels, route: Route | undefined): { readonly byStatusClass: readonly RequestLabels[]; requests: number } {
     let routed = labels.byRoute.get(route);
     if (routed === undefined) {
       const { pool, peer } = labels.peer;
       routed = { byStatusClass: STATUS_CLASSES.map((statusClass) => ({ route: route?.name ?? '', pool, peer, status_class: statusClass })), requests: 0 };
+      for (const series of routed.byStatusClass) this.#requests.inc(series, 0);
       labels.byRoute.set(route, routed);
     }
+    return routed;
+  }
+
+  requestDone(exchange: Exchange): void {
+    const labels = this.#labels.get(exchange.peer ?? exchange.pool);
+    if (labels === undefined) return;
+    labels.requests++;
+    const routed = this.#routed(labels, exchange.route);
     routed.requests++;
     const statusClass = routed.byStatusClass[Math.floor(exchange.status / 100) - 1];
     if (statusClass !== undefined) this.#requests.inc(statusClass, 1);

@@ -71,6 +71,7 @@ export class Observability {
     const settings = this.#config.admin;
     const metrics = this.metrics;
     if (settings === undefined || metrics === undefined) return undefined;
+    metrics.knowRoutes(routes.routes);
     const [{ AdminServer }, { createAdminApp }, { peerStatus, statusReport }] = await Promise.all([
       import('./admin/admin-server.ts'), import('./admin/app.ts'), import('./admin/status.ts'),
     ]);
