@@ -85,8 +85,19 @@ describe('dashboard', () => {
       await page.fill('#login input', TOKEN);
       await page.click('#login button');
       await page.locator(`[data-peer="${a.address}"][data-state="up"]`).waitFor({ timeout: 5000 });
+      // The drain button asks first: dismissed, nothing happens; accepted, the peer drains.
+      page.once('dialog', (dialog) => void dialog.dismiss());
+      await page.locator(`[data-peer="${a.address}"] button`).click();
+      await waitFor('the question to be answered', async () => (await fetch(lb.url)).status === 200);
+      assert.equal(await page.locator(`[data-peer="${a.address}"][data-state="up"]`).count(), 1, 'dismissed: still up');
+      let asked = '';
+      page.once('dialog', (dialog) => {
+        asked = dialog.message();
+        void dialog.accept();
+      });
       await page.locator(`[data-peer="${a.address}"] button`).click();
       await page.locator(`[data-peer="${a.address}"][data-state="draining"]`).waitFor({ timeout: 5000 });
+      assert.match(asked, /^Drain 127\.0\.0\.1:\d+ in pool web\?/);
       assert.equal((await fetch(lb.url)).status, 503, 'the drain button drained the only peer');
     } finally {
       await browser.close();

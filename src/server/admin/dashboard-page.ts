@@ -111,14 +111,19 @@ function peerCard(pool, peer, now) {
   const seen = track(pool + "/" + peer.id, peer, now);
   const action = peer.drained ? "undrain" : "drain";
   const button = element("button", { type: "button" }, action);
-  button.onclick = () => api("/pools/" + encodeURIComponent(pool) + "/peers/" + encodeURIComponent(peer.id) + "/" + action, { method: "POST" }).then(refresh, show);
+  button.onclick = () => {
+    // Draining takes a peer out of rotation at once; a stray click must not.
+    if (action === "drain" && !confirm("Drain " + peer.id + " in pool " + pool + "? It gets no new requests until undrained.")) return;
+    api("/pools/" + encodeURIComponent(pool) + "/peers/" + encodeURIComponent(peer.id) + "/" + action, { method: "POST" }).then(refresh, show);
+  };
   return element("div", { class: "peer", "data-peer": peer.id, "data-state": peer.state },
     element("span", { class: "state" }, peer.state),
     element("div", { class: "id" }, peer.id),
     element("div", { class: "figures" },
       element("span", {}, element("b", {}, seen.rps.toFixed(1)), " req/s"),
       element("span", {}, element("b", {}, String(peer.inFlight)), " in flight"),
-      element("span", { title: "last health check" }, element("b", {}, peer.latencyMs === null ? "–" : peer.latencyMs.toFixed(1)), " ms")),
+      ...(peer.tunnels > 0 ? [element("span", {}, element("b", {}, String(peer.tunnels)), " tunnels")] : []),
+      element("span", { title: "how long the last health check took" }, element("b", {}, peer.latencyMs === null ? "–" : peer.latencyMs.toFixed(1)), " ms check")),
     sparkline(seen.latency),
     element("div", { class: "reason" }, peer.state === "down" && peer.reason ? peer.reason : ""),
     button);
