@@ -34,6 +34,7 @@ import { killAllProcessesNow, stopAllProcesses, startProcess, stopProcess, type 
 import { tcpSockets, type TcpSocket } from './rig/socket-queues.ts';
 import { sleep } from './rig/wait.ts';
 import { median, sum } from './stats.ts';
+import { wholeNumber } from './rig/whole-number.ts';
 
 const USAGE = `usage: npx node bench/slow-readers.ts [--connections N] [--stall S] [--settle S] [--edgelb FILE] [--census]
 
@@ -60,17 +61,9 @@ if (values.help) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
-const wholeNumber = (name: string, text: string, min: number): number => {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min) {
-    process.stderr.write(`--${name} must be an integer >= ${min}\n${USAGE}\n`);
-    process.exit(2);
-  }
-  return value;
-};
-const CONNECTIONS = wholeNumber('connections', values.connections, 1);
-const STALL_S = wholeNumber('stall', values.stall, 1);
-const SETTLE_S = wholeNumber('settle', values.settle, 0);
+const CONNECTIONS = wholeNumber('connections', values.connections, 1, USAGE);
+const STALL_S = wholeNumber('stall', values.stall, 1, USAGE);
+const SETTLE_S = wholeNumber('settle', values.settle, 0, USAGE);
 const SAMPLE_MS = 250;
 const CENSUS = values.census;
 const PROXY_CPUS = '1';

@@ -43,6 +43,7 @@ import { freePorts } from './rig/ports.ts';
 import { killAllProcessesNow, startProcess, stopAllProcesses, type Proc } from './rig/processes.ts';
 import { sleep } from './rig/wait.ts';
 import { median } from './stats.ts';
+import { wholeNumber } from './rig/whole-number.ts';
 
 const PROXY_CPUS = '1';
 const LOADER_CPUS = '0';
@@ -572,20 +573,12 @@ if (values.loader) {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  const wholeNumber = (name: string, text: string, min: number): number => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min) {
-      process.stderr.write(`--${name} must be an integer >= ${min}\n${USAGE}\n`);
-      process.exit(2);
-    }
-    return value;
-  };
   const options = {
-    seconds: wholeNumber('seconds', values.seconds, 1),
-    rounds: wholeNumber('rounds', values.rounds, 1),
-    clients: wholeNumber('clients', values.clients, 1),
-    idle: wholeNumber('idle', values.idle, 1),
-    settle: wholeNumber('settle', values.settle, 0),
+    seconds: wholeNumber('seconds', values.seconds, 1, USAGE),
+    rounds: wholeNumber('rounds', values.rounds, 1, USAGE),
+    clients: wholeNumber('clients', values.clients, 1, USAGE),
+    idle: wholeNumber('idle', values.idle, 1, USAGE),
+    settle: wholeNumber('settle', values.settle, 0, USAGE),
   };
   let loader: Loader | undefined;
   let runDir: string | undefined;
