@@ -128,4 +128,22 @@ describe('the attempt driver', () => {
     assert.equal(stats.of(second).latencyMs, 11, 'EWMA: 10, then 10% of the way to 20');
     assert.equal(stats.of(second).consecutiveFailures, 0);
   });
+
+  it('starts the failures in a row over when outlier detection ejects the peer', () => {
+    const parsed = validateConfig({ upstreams: { p: { peers: ['127.0.0.1:1', '127.0.0.1:2'], outlier_detection: { consecutive_failures: 2 } } } });
+    assert.ok('config' in parsed);
+    const pools = buildPools(parsed.config.upstreams);
+    const route = buildRoutes(undefined, pools).routes[0]!;
+    const stats = new PeerStats();
+    const outliers = new OutlierDetection(quiet);
+    const peer = route.pool.peers[0]!;
+    for (let i = 0; i < 2; i++) {
+      const exchange = new Exchange(route, [peer], { req: { header: () => undefined } } as never, { method: 'GET', authority: undefined, path: '/', header: () => undefined, clientAddress: '127.0.0.1' }) as RoutedExchange;
+      const attempts = new Attempts(exchange, { stats, outliers, retryBudget: new RetryBudget(stats), hasRoom: () => true, log: quiet, logPeers: false });
+      attempts.next();
+      attempts.failed({ kind: 'connect_failed', bodySent: false, error: new Error('refused') });
+    }
+    assert.equal(outliers.isEjected(peer), true);
+    assert.equal(stats.of(peer).consecutiveFailures, 0, 'a peer back from ejection needs as many failures again');
+  });
 });

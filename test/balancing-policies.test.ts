@@ -123,6 +123,7 @@ describe('balancing policies', () => {
       posts.push(`${res.statusCode} ${String(res.headers['x-upstream'])}`);
     }
     assert.deepEqual(posts.sort(), ['200 fine', '503 busy'], 'not idempotent: the answer stands');
+    assert.equal((await busy!.stats()).connections, 1, 'a dropped answer is read to its end, so its connection is reused');
   });
 
   it('caps retries by the retry budget: at most 20% of the attempts in flight (and at least 3)', async () => {

@@ -10,7 +10,7 @@ import { LeastRequest } from '../src/core/selection/least-request.ts';
 import { PeakEwma } from '../src/core/selection/peak-ewma.ts';
 import { RandomChoice } from '../src/core/selection/random-choice.ts';
 import { OutlierDetection } from '../src/edge/outlier-detection.ts';
-import { PeerRecord } from '../src/edge/peer-stats.ts';
+import { PeerRecord, PeerStats } from '../src/edge/peer-stats.ts';
 import { SlowStart } from '../src/edge/slow-start.ts';
 import { RoundRobin } from '../src/core/selection/round-robin.ts';
 
@@ -116,6 +116,15 @@ describe('selection by latency and by key', () => {
     assert.equal(record.peakLatencyMs, 50, 'a peak is taken at once');
     record.observePeak(2, 1 + 10_000);
     assert.ok(Math.abs(record.peakLatencyMs - (50 / Math.E + 2 * (1 - 1 / Math.E))) < 1e-9, 'after the decay time the peak counts for 1/e');
+  });
+
+  it('a peak no new sample came for decays as it is read, so a peer once slow is tried again', () => {
+    const [peer] = pool(['127.0.0.1:1']).peers as [Peer];
+    const stats = new PeerStats();
+    stats.of(peer).observePeak(100, 1_000);
+    assert.equal(stats.peakLatencyMs(peer, 1_000), 100);
+    assert.ok(Math.abs(stats.peakLatencyMs(peer, 21_000)! - 100 / Math.E ** 2) < 1e-9, 'two decay times later: 1/e² of it');
+    assert.ok(stats.peakLatencyMs(peer, 61_000)! < 0.3, 'a minute later it looks fast, and gets a request to be measured by');
   });
 
   it('consistent_hash keeps a key on its peer and moves only the keys of a peer that leaves', () => {

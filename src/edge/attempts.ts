@@ -82,7 +82,7 @@ export class Attempts {
     const outliers = this.#runtime.outliers;
     if (!outliers.isFailureStatus(pool, status)) return record.answered(latencyMs);
     record.failed();
-    outliers.failed(pool, peer!, record.consecutiveFailures, `answered ${status}`);
+    if (outliers.failed(pool, peer!, record.consecutiveFailures, `answered ${status}`)) record.consecutiveFailures = 0;
   }
 
   /** The attempt is over (its answer ended, was cut, or it failed). */
@@ -121,7 +121,7 @@ export class Attempts {
     if (record !== undefined) {
       record.failed();
       if (exchange.pool.config.selection === 'ewma') record.observePeak(FAILURE_PENALTY_MS, performance.now());
-      this.#runtime.outliers.failed(exchange.pool, peer, record.consecutiveFailures, `${failure.kind}: ${describeError(failure.error)}`);
+      if (this.#runtime.outliers.failed(exchange.pool, peer, record.consecutiveFailures, `${failure.kind}: ${describeError(failure.error)}`)) record.consecutiveFailures = 0;
     }
     this.ended();
     this.#failure = failure;

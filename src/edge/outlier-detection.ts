@@ -46,14 +46,18 @@ export class OutlierDetection {
     return pool.config.outlier_detection?.failure_statuses.includes(status) ?? false;
   }
 
-  /** The peer failed a request for the `failures`th time in a row; ejects it at the threshold. */
-  failed(pool: Pool, peer: Peer, failures: number, reason: string): void {
+  /**
+   * The peer failed a request for the `failures`th time in a row; ejects it at the threshold.
+   * Returns whether it did: the count in a row starts over then, so that a peer back from its
+   * ejection needs as many failures again before the next.
+   */
+  failed(pool: Pool, peer: Peer, failures: number, reason: string): boolean {
     const settings = pool.config.outlier_detection;
-    if (settings === undefined || failures < settings.consecutive_failures || this.isEjected(peer)) return;
+    if (settings === undefined || failures < settings.consecutive_failures || this.isEjected(peer)) return false;
     const out = this.#out.get(pool.name) ?? 0;
     if (out + 1 > maxEjected(pool.peers.length, settings)) {
       this.#log.warn({ pool: pool.name, peer: peer.id, failures, reason, ejected: out }, 'peer failing but not ejected: max_ejected_percent of the pool is out already');
-      return;
+      return false;
     }
     const now = this.#now();
     const ejection = this.#ejections.get(peer) ?? { until: 0, count: 0, endedAt: -Infinity, total: 0 };
@@ -67,6 +71,7 @@ export class OutlierDetection {
     this.#out.set(pool.name, out + 1);
     this.#log.warn({ pool: pool.name, peer: peer.id, failures, reason, ejectedForMs: lasts, ejections: ejection.count }, 'peer ejected');
     this.#announce?.(peer, performance.timeOrigin + ejection.until);
+    return true;
   }
 
   /**

@@ -20,7 +20,8 @@ export class PeerRecord {
    * at once, a faster one pulls it down by how long ago the last sample was. -1 until a first one.
    */
   peakLatencyMs = -1;
-  #peakAt = 0;
+  /** When the last peak EWMA sample was taken (`performance.now()`). */
+  peakAt = 0;
 
   started(): void {
     this.inFlight++;
@@ -40,10 +41,10 @@ export class PeerRecord {
   observePeak(latencyMs: number, now: number): void {
     if (this.peakLatencyMs < 0 || latencyMs > this.peakLatencyMs) this.peakLatencyMs = latencyMs;
     else {
-      const kept = Math.exp(-(now - this.#peakAt) / PEAK_DECAY_MS);
+      const kept = Math.exp(-(now - this.peakAt) / PEAK_DECAY_MS);
       this.peakLatencyMs = this.peakLatencyMs * kept + latencyMs * (1 - kept);
     }
-    this.#peakAt = now;
+    this.peakAt = now;
   }
 
   ended(): void {
@@ -69,8 +70,14 @@ export class PeerStats {
     return this.#records.get(peer)?.inFlight ?? 0;
   }
 
-  peakLatencyMs(peer: Peer): number | undefined {
-    const latency = this.#records.get(peer)?.peakLatencyMs ?? -1;
-    return latency < 0 ? undefined : latency;
+  /**
+   * The peer's peak EWMA as of `now`: it decays with the time since its last sample too, so a
+   * peer that was slow once and has not been chosen since is tried again within seconds instead
+   * of being starved of the very requests that would show it is fast again.
+   */
+  peakLatencyMs(peer: Peer, now = performance.now()): number | undefined {
+    const record = this.#records.get(peer);
+    if (record === undefined || record.peakLatencyMs < 0) return undefined;
+    return record.peakLatencyMs * Math.exp(-(now - record.peakAt) / PEAK_DECAY_MS);
   }
 }

@@ -17,9 +17,6 @@ import { Tunnel, type TunnelClient } from './tunnel.ts';
 import { http2Head, switchingHead, webSocketAccept } from './upgrade-heads.ts';
 import { classifyUpstreamError } from './upstream-failure.ts';
 
-/** Why an attempt is aborted when its answer is dropped for a retry on another peer. */
-const ANSWER_DROPPED = Object.freeze(new Error('the answer is dropped: the request goes to the next peer (retry_on)'));
-
 /** What a proxied request needs from the forwarder that runs it. */
 export interface ProxyRuntime extends AttemptRuntime {
   dispatcherFor(peer: Peer): Dispatcher;
@@ -129,9 +126,9 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
     const exchange = this.#exchange;
     const latencyMs = performance.now() - this.#attemptStartedAt;
     if (this.#attempts.retriesStatus(statusCode, latencyMs, this.#body?.started ?? false)) {
-      // Nothing of this answer reaches the client; the next peer is asked once undici let it go.
+      // Nothing of this answer reaches the client. Its body is read and dropped, which keeps the
+      // connection for reuse (an abort would close it); the next peer is asked when it ends.
       this.#retryingStatus = true;
-      _controller.abort(ANSWER_DROPPED);
       return;
     }
     exchange.status = exchange.upstreamStatus = statusCode;
@@ -242,6 +239,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#retryingStatus) return;
     if (this.#head !== undefined) this.#writeHead(false);
     this.#exchange.bytesOut += chunk.length;
     if (this.#outgoing.write(chunk)) return;
@@ -250,6 +248,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
   }
 
   onResponseEnd(): void {
+    if (this.#retryingStatus) return this.#retryAfterDroppedAnswer();
     if (this.#head !== undefined) this.#writeHead(false);
     this.#finishAttempt();
     this.#attempts.ended();
@@ -261,13 +260,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
     // A head not written yet is dropped: the client is answered as if it never came.
     this.#head = undefined;
     this.#finishAttempt();
-    if (this.#retryingStatus) {
-      this.#retryingStatus = false;
-      if (this.#abortedBy === undefined) return this.start();
-      this.#exchange.status = 499;
-      this.#settled();
-      return;
-    }
+    if (this.#retryingStatus) return this.#retryAfterDroppedAnswer();
     const outgoing = this.#outgoing;
     if (this.#responded || this.#abortedBy !== undefined || outgoing.destroyed || this.#incoming.socket.destroyed) {
       // Part of the response (or the client itself) is gone: all that is left is to cut the
@@ -288,6 +281,14 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
     }
     if (this.#attempts.failed(classifyUpstreamError(error, this.#body?.started ?? false))) this.start();
     else this.#settled(this.#attempts.error());
+  }
+
+  /** The dropped answer is over (read or broken): the next peer is asked, unless the client left. */
+  #retryAfterDroppedAnswer(): void {
+    this.#retryingStatus = false;
+    if (this.#abortedBy === undefined) return this.start();
+    this.#exchange.status = 499;
+    this.#settled();
   }
 
   #finishAttempt(): void {
