@@ -118,13 +118,13 @@ describe('selection by latency and by key', () => {
     assert.ok(Math.abs(record.peakLatencyMs - (50 / Math.E + 2 * (1 - 1 / Math.E))) < 1e-9, 'after the decay time the peak counts for 1/e');
   });
 
-  it('a peak no new sample came for decays as it is read, so a peer once slow is tried again', () => {
+  it('a peak no new sample came for decays as it is read, and a sample older than 10 s no longer counts', () => {
     const [peer] = pool(['127.0.0.1:1']).peers as [Peer];
     const stats = new PeerStats();
-    stats.of(peer).observePeak(100, 1_000);
-    assert.equal(stats.peakLatencyMs(peer, 1_000), 100);
-    assert.ok(Math.abs(stats.peakLatencyMs(peer, 21_000)! - 100 / Math.E ** 2) < 1e-9, 'two decay times later: 1/e² of it');
-    assert.ok(stats.peakLatencyMs(peer, 61_000)! < 0.3, 'a minute later it looks fast, and gets a request to be measured by');
+    stats.of(peer).observePeak(1_000, 1_000);
+    assert.equal(stats.peakLatencyMs(peer, 1_000), 1_000);
+    assert.ok(Math.abs(stats.peakLatencyMs(peer, 6_000)! - 1_000 / Math.sqrt(Math.E)) < 1e-9, 'half a decay time later: e^-0.5 of it');
+    assert.equal(stats.peakLatencyMs(peer, 11_001), undefined, 'stale: the peer looks fast and gets a request to be measured by');
   });
 
   it('consistent_hash keeps a key on its peer and moves only the keys of a peer that leaves', () => {

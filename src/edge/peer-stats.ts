@@ -71,13 +71,15 @@ export class PeerStats {
   }
 
   /**
-   * The peer's peak EWMA as of `now`: it decays with the time since its last sample too, so a
-   * peer that was slow once and has not been chosen since is tried again within seconds instead
-   * of being starved of the very requests that would show it is fast again.
+   * The peer's peak EWMA as of `now`: it decays with the time since its last sample too, and a
+   * sample older than the decay time no longer counts (undefined: the peer looks fast, and gets
+   * a request to be measured by). Else a peer slow or failing once, whose penalty takes a minute
+   * to decay, would be starved of the very requests that would show it is well again.
    */
   peakLatencyMs(peer: Peer, now = performance.now()): number | undefined {
     const record = this.#records.get(peer);
     if (record === undefined || record.peakLatencyMs < 0) return undefined;
-    return record.peakLatencyMs * Math.exp(-(now - record.peakAt) / PEAK_DECAY_MS);
+    const age = now - record.peakAt;
+    return age > PEAK_DECAY_MS ? undefined : record.peakLatencyMs * Math.exp(-age / PEAK_DECAY_MS);
   }
 }
