@@ -125,6 +125,8 @@ describe('selection by latency and by key', () => {
     assert.equal(stats.peakLatencyMs(peer, 1_000), 1_000);
     assert.ok(Math.abs(stats.peakLatencyMs(peer, 6_000)! - 1_000 / Math.sqrt(Math.E)) < 1e-9, 'half a decay time later: e^-0.5 of it');
     assert.equal(stats.peakLatencyMs(peer, 11_001), undefined, 'stale: the peer looks fast and gets a request to be measured by');
+    stats.of(peer).observePeak(1, 11_001);
+    assert.equal(stats.peakLatencyMs(peer, 11_001), 1, 'and that request\'s answer is all that counts then');
   });
 
   it('consistent_hash keeps a key on its peer and moves only the keys of a peer that leaves', () => {

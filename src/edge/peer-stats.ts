@@ -39,7 +39,8 @@ export class PeerRecord {
 
   /** A latency sample for the peak EWMA, taken `now` (`performance.now()`). */
   observePeak(latencyMs: number, now: number): void {
-    if (this.peakLatencyMs < 0 || latencyMs > this.peakLatencyMs) this.peakLatencyMs = latencyMs;
+    // A slower sample is taken at once; so is any sample after a stale one (see `peakLatencyMs`).
+    if (this.peakLatencyMs < 0 || latencyMs > this.peakLatencyMs || now - this.peakAt > PEAK_DECAY_MS) this.peakLatencyMs = latencyMs;
     else {
       const kept = Math.exp(-(now - this.peakAt) / PEAK_DECAY_MS);
       this.peakLatencyMs = this.peakLatencyMs * kept + latencyMs * (1 - kept);
