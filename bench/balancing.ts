@@ -26,7 +26,7 @@
  * runs a given entry point. The results section is written to `--out`; its "Reading" is left to
  * be written by hand (the "Rankings and checks" under it are computed).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -49,6 +49,7 @@ import { startProcess, type Proc } from './rig/processes.ts';
 import { wholeNumber } from './rig/whole-number.ts';
 import { sleep } from './rig/wait.ts';
 import { percentile } from './stats.ts';
+import { LoaderProcess } from './rig/loader-process.ts';
 
 const PROXY_CPUS = '1';
 const LOADER_CPUS = '0';
@@ -130,35 +131,10 @@ async function servingChild(proc: Proc): Promise<number> {
   }
 }
 
-class Loader {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly #waiting: ((line: string) => void)[] = [];
-
+/** The load generator: bench/balancing/open-loop.ts, on its own CPU. */
+class Loader extends LoaderProcess {
   constructor(script: string) {
-    this.child = spawn('taskset', ['-c', LOADER_CPUS, process.execPath, script], { stdio: ['pipe', 'pipe', 'inherit'] });
-    if (this.child.pid === undefined) throw new Error('could not start the load generator');
-    this.pid = this.child.pid;
-    createInterface({ input: this.child.stdout! }).on('line', (line) => this.#waiting.shift()?.(line));
-    this.child.once('exit', (code, signal) => {
-      for (const waiter of this.#waiting.splice(0)) waiter(JSON.stringify({ loaderExited: code ?? signal }));
-    });
-  }
-
-  /** One command at a time (the caller awaits each). */
-  run<T>(command: RunCommand | { cmd: 'ready' }): Promise<T> {
-    return new Promise<T>((resolveRun, rejectRun) => {
-      this.#waiting.push((line) => {
-        const reply = JSON.parse(line) as T & { loaderExited?: unknown };
-        if (reply.loaderExited !== undefined) rejectRun(new Error(`the load generator exited (${String(reply.loaderExited)})`));
-        else resolveRun(reply);
-      });
-      this.child.stdin!.write(`${JSON.stringify(command)}\n`);
-    });
-  }
-
-  kill(): void {
-    this.child.kill('SIGKILL');
+    super(LOADER_CPUS, [script]);
   }
 }
 

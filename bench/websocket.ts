@@ -24,7 +24,7 @@
  * `Sec-WebSocket-Accept` checked, masked client frames, every echo compared byte for byte),
  * which costs less CPU per message than the `ws` client, so that it is not what limits the run.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -40,10 +40,12 @@ import { describeMachine, loadAverage } from './rig/machine.ts';
 import { childPids, readMemory } from './rig/memory.ts';
 import { NGINX, startNginx } from './rig/nginx.ts';
 import { freePorts } from './rig/ports.ts';
-import { killAllProcessesNow, startProcess, stopAllProcesses, type Proc } from './rig/processes.ts';
+import { startProcess, type Proc } from './rig/processes.ts';
 import { sleep } from './rig/wait.ts';
 import { median } from './stats.ts';
+import { boundedRun } from './rig/bounded-run.ts';
 import { wholeNumber } from './rig/whole-number.ts';
+import { LoaderProcess } from './rig/loader-process.ts';
 
 const PROXY_CPUS = '1';
 const LOADER_CPUS = '0';
@@ -256,41 +258,10 @@ async function runLoader(): Promise<void> {
   }
 }
 
-class Loader {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly #waiting: ((line: string) => void)[] = [];
-  #queue: Promise<unknown> = Promise.resolve();
-
+/** The load generator: this script with --loader, on its own CPU. */
+class Loader extends LoaderProcess {
   constructor(script: string) {
-    this.child = spawn('taskset', ['-c', LOADER_CPUS, process.execPath, script, '--loader'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    if (this.child.pid === undefined) throw new Error('could not start the load generator');
-    this.pid = this.child.pid;
-    createInterface({ input: this.child.stdout! }).on('line', (line) => this.#waiting.shift()?.(line));
-    this.child.once('exit', (code, signal) => {
-      for (const waiter of this.#waiting.splice(0)) waiter(JSON.stringify({ loaderExited: code ?? signal }));
-    });
-  }
-
-  /** Commands run one at a time; each resolves with the loader's answer. */
-  run<T>(command: Command): Promise<T> {
-    const next = this.#queue.then(
-      () =>
-        new Promise<T>((resolveRun, rejectRun) => {
-          this.#waiting.push((line) => {
-            const reply = JSON.parse(line) as T & { loaderExited?: unknown };
-            if (reply.loaderExited !== undefined) rejectRun(new Error(`the load generator exited (${String(reply.loaderExited)})`));
-            else resolveRun(reply);
-          });
-          this.child.stdin!.write(`${JSON.stringify(command)}\n`);
-        }),
-    );
-    this.#queue = next.catch(() => {});
-    return next;
-  }
-
-  kill(): void {
-    this.child.kill('SIGKILL');
+    super(LOADER_CPUS, [script, '--loader']);
   }
 }
 
@@ -582,26 +553,9 @@ if (values.loader) {
   };
   let loader: Loader | undefined;
   let runDir: string | undefined;
-  let shutdown: Promise<void> | undefined;
-  const finish = async (code: number, reason?: string): Promise<never> => {
-    if (reason) log(reason);
-    shutdown ??= (async () => {
-      loader?.kill();
-      await stopAllProcesses();
-      if (runDir) await rm(runDir, { recursive: true, force: true });
-    })();
-    await shutdown;
-    process.exit(code);
-  };
-  process.once('SIGINT', () => void finish(130, 'interrupted'));
-  process.once('SIGTERM', () => void finish(143, 'terminated'));
-  process.on('exit', () => {
-    loader?.kill();
-    killAllProcessesNow();
-  });
-  // Everything is bounded on its own; this is for a run that goes wrong at every step.
+  // Everything is bounded on its own; the budget is for a run that goes wrong at every step.
   const budgetS = 90 + 4 * (WARMUP_S + 12) + 4 * options.rounds * (options.seconds + 12) + 4 * (4 * options.settle + 40);
-  const watchdog = setTimeout(() => void finish(1, `time budget of ${budgetS} s exceeded, giving up`), budgetS * 1000);
+  process.on('exit', () => loader?.kill());
 
   const main = async () => {
     const startedAt = new Date();
@@ -740,11 +694,12 @@ ${idleTable}
 `);
   };
 
-  main().then(
-    async () => {
-      clearTimeout(watchdog);
-      await finish(0);
+  boundedRun(main, {
+    budgetMs: budgetS * 1000,
+    log,
+    cleanup: async () => {
+      loader?.kill();
+      if (runDir) await rm(runDir, { recursive: true, force: true });
     },
-    (err: unknown) => finish(1, `failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
-  );
+  });
 }
