@@ -30,10 +30,11 @@ import { describeMachine, loadAverage } from './rig/machine.ts';
 import { childPids, readMemory } from './rig/memory.ts';
 import { NGINX, proxyConfig, startNginx } from './rig/nginx.ts';
 import { freePorts } from './rig/ports.ts';
-import { killAllProcessesNow, stopAllProcesses, startProcess, stopProcess, type Proc } from './rig/processes.ts';
+import { startProcess, stopProcess, type Proc } from './rig/processes.ts';
 import { tcpSockets, type TcpSocket } from './rig/socket-queues.ts';
 import { sleep } from './rig/wait.ts';
 import { median, sum } from './stats.ts';
+import { boundedRun } from './rig/bounded-run.ts';
 import { wholeNumber } from './rig/whole-number.ts';
 
 const USAGE = `usage: npx node bench/slow-readers.ts [--connections N] [--stall S] [--settle S] [--edgelb FILE] [--census]
@@ -660,29 +661,12 @@ ${censusTable(stalls)}
   if (readByClients.length > 0) log(`warning: stalled clients read bytes in ${readByClients.map((r) => `${r.proxy.id} ${r.scenario}`).join(', ')}`);
 }
 
-let finishing: Promise<void> | undefined;
-async function finish(code: number, reason?: string): Promise<never> {
-  if (finishing === undefined) {
-    if (reason) log(reason);
-    finishing = (async () => {
-      await stopAllProcesses();
-      if (runDir) await rm(runDir, { recursive: true, force: true });
-    })();
-  }
-  await finishing;
-  process.exit(code);
-}
-
-process.once('SIGINT', () => void finish(130, 'interrupted'));
-process.once('SIGTERM', () => void finish(143, 'terminated'));
-process.on('exit', killAllProcessesNow);
 /** A watchdog: a run that goes wrong at every step still ends. */
 const BUDGET_MS = (120 + PROXIES.length * (3 * (STALL_S + SETTLE_S + 30) + 30)) * 1000;
-const watchdog = setTimeout(() => void finish(1, `time budget of ${BUDGET_MS / 1000} s exceeded, giving up`), BUDGET_MS);
-main().then(
-  () => {
-    clearTimeout(watchdog);
-    return finish(0);
+boundedRun(main, {
+  budgetMs: BUDGET_MS,
+  log,
+  cleanup: async () => {
+    if (runDir) await rm(runDir, { recursive: true, force: true });
   },
-  (error: unknown) => finish(1, `failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
-);
+});
