@@ -1,5 +1,5 @@
 import { connect as tlsConnect } from 'node:tls';
-import { ERROR_NAMES, Flag, FrameReader, FrameType, PREFACE, frame, headerBlock, requestBlock, responseStatus, type Frame } from './h2-frames.ts';
+import { ERROR_NAMES, Flag, FrameReader, FrameType, PREFACE, frame, headerBlock, requestBlock, responseStatus, type Frame } from '../../test/support/h2-codec.ts';
 
 /** What became of the streams one HTTP/2 connection opened. */
 export interface H2Outcome {

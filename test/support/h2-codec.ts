@@ -1,6 +1,7 @@
 /**
  * Just enough HTTP/2 (RFC 9113) to misbehave on purpose: Node's own client obeys the server's
- * stream limit and validates header values, which is exactly what a probe must not do.
+ * stream limit and validates header values, which is exactly what the hostile-client tests and
+ * the security probes (bench/security) must not do.
  */
 
 export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
