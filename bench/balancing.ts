@@ -27,7 +27,6 @@
  * be written by hand (the "Rankings and checks" under it are computed).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -41,7 +40,6 @@ import { buildEdgelb } from './rig/edgelb-build.ts';
 import { HAPROXY, startHaproxy } from './rig/haproxy.ts';
 import { httpGet, waitForOk } from './rig/http.ts';
 import { describeMachine, loadAverage } from './rig/machine.ts';
-import { childPids } from './rig/memory.ts';
 import { NGINX, startNginx } from './rig/nginx.ts';
 import { freePorts } from './rig/ports.ts';
 import { boundedRun } from './rig/bounded-run.ts';
@@ -50,6 +48,8 @@ import { wholeNumber } from './rig/whole-number.ts';
 import { sleep } from './rig/wait.ts';
 import { percentile } from './stats.ts';
 import { LoaderProcess } from './rig/loader-process.ts';
+import { cpuMicros } from './rig/cpu-time.ts';
+import { servingChild } from './rig/serving-child.ts';
 
 const PROXY_CPUS = '1';
 const LOADER_CPUS = '0';
@@ -108,28 +108,7 @@ function log(message: string): void {
   process.stderr.write(`[balancing] ${message}\n`);
 }
 
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-/** utime + stime of a process (all its threads), in µs; undefined if it is gone. */
-function cpuMicros(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
-  } catch {
-    return undefined;
-  }
-}
-
-async function servingChild(proc: Proc): Promise<number> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    const child = childPids(proc.pid)[0];
-    if (child !== undefined) return child;
-    if (Date.now() > deadline || !proc.isAlive()) throw new Error(`${proc.name}: no worker process`);
-    await sleep(50);
-  }
-}
 
 /** The load generator: bench/balancing/open-loop.ts, on its own CPU. */
 class Loader extends LoaderProcess {
@@ -350,7 +329,7 @@ async function main(): Promise<void> {
       throw new Error(`${spec.id}: ${(err as Error).message}; output: ${proc.output().trim().split('\n').slice(-5).join(' | ')}`);
     }
     // The process that serves: edgelb's worker and nginx's worker (children), HAProxy itself (-db).
-    servingPid.set(spec.id, spec.kind === 'haproxy' ? proc.pid : await servingChild(proc));
+    servingPid.set(spec.id, spec.kind === 'haproxy' ? proc.pid : await servingChild(proc, READY_TIMEOUT_MS));
   }
   const nodeVersion = `${process.version} (${process.execPath.includes('node_modules') ? 'node_modules/node' : process.execPath})`;
   log(`peers ${peers.join(', ')}; ${active.map((s) => `${s.id} :${ports[SYSTEMS.indexOf(s)]} pid ${servingPid.get(s.id)}`).join('; ')}`);

@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { buildEdgelb } from './rig/edgelb-build.ts';
 import { waitForOk } from './rig/http.ts';
 import { describeMachine, loadAverage } from './rig/machine.ts';
-import { childPids, readMemory } from './rig/memory.ts';
+import { readMemory } from './rig/memory.ts';
 import { NGINX, proxyConfig, startNginx } from './rig/nginx.ts';
 import { freePorts } from './rig/ports.ts';
 import { startProcess, stopProcess, type Proc } from './rig/processes.ts';
@@ -36,6 +36,7 @@ import { sleep } from './rig/wait.ts';
 import { median, sum } from './stats.ts';
 import { boundedRun } from './rig/bounded-run.ts';
 import { wholeNumber } from './rig/whole-number.ts';
+import { servingChild } from './rig/serving-child.ts';
 
 const USAGE = `usage: npx node bench/slow-readers.ts [--connections N] [--stall S] [--settle S] [--edgelb FILE] [--census]
 
@@ -177,13 +178,7 @@ interface ProxySpec {
 
 async function workerOf(proc: Proc, url: string): Promise<number> {
   await waitForOk(url, READY_TIMEOUT_MS, proc.isAlive);
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    const worker = childPids(proc.pid)[0];
-    if (worker !== undefined) return worker;
-    if (Date.now() > deadline) throw new Error(`${proc.name}: no worker process`);
-    await sleep(50);
-  }
+  return servingChild(proc, READY_TIMEOUT_MS);
 }
 
 function edgelbSpec(id: string, label: string, bin: () => string, poolExtra: string): ProxySpec {

@@ -26,7 +26,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,7 +36,7 @@ import { buildEdgelb } from './rig/edgelb-build.ts';
 import { HAPROXY, startHaproxy } from './rig/haproxy.ts';
 import { httpGet, waitForOk } from './rig/http.ts';
 import { describeMachine, loadAverage } from './rig/machine.ts';
-import { childPids, readMemory } from './rig/memory.ts';
+import { readMemory } from './rig/memory.ts';
 import { NGINX, startNginx } from './rig/nginx.ts';
 import { freePorts } from './rig/ports.ts';
 import { startProcess, type Proc } from './rig/processes.ts';
@@ -46,6 +45,8 @@ import { median } from './stats.ts';
 import { boundedRun } from './rig/bounded-run.ts';
 import { wholeNumber } from './rig/whole-number.ts';
 import { LoaderProcess } from './rig/loader-process.ts';
+import { cpuMicros } from './rig/cpu-time.ts';
+import { servingChild } from './rig/serving-child.ts';
 
 const PROXY_CPUS = '1';
 const LOADER_CPUS = '0';
@@ -279,15 +280,6 @@ function log(message: string): void {
   process.stderr.write(`[websocket] ${message}\n`);
 }
 
-async function servingChild(proc: Proc): Promise<number> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    const child = childPids(proc.pid)[0];
-    if (child !== undefined) return child;
-    if (Date.now() > deadline || !proc.isAlive()) throw new Error(`${proc.name}: no worker process`);
-    await sleep(50);
-  }
-}
 
 function nginxConfig(dir: string, port: number, upstreamPort: number): string {
   // As root, nginx switches workers to "nobody:nobody", a group Debian does not have.
@@ -338,19 +330,6 @@ backend be
 
 // ---- measuring ---------------------------------------------------------------------------------
 
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** utime + stime of a process (all its threads), in µs; undefined if it is gone. */
-function cpuMicros(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 of stat(5), counted after the pid and the command name.
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
-  } catch {
-    return undefined;
-  }
-}
 
 function rssKiB(pid: number): number {
   const memory = readMemory(pid);
@@ -599,8 +578,8 @@ upstreams:
     }
     const targets: Target[] = [
       { id: 'direct', label: 'direct to the upstream (floor)', port: upstreamPort },
-      { id: 'edgelb', label: 'edgelb, threads: 1', port: edgelbPort, pid: await servingChild(edgelb) },
-      { id: 'nginx', label: 'nginx, worker_processes 1', port: nginxPort, pid: await servingChild(nginx) },
+      { id: 'edgelb', label: 'edgelb, threads: 1', port: edgelbPort, pid: await servingChild(edgelb, READY_TIMEOUT_MS) },
+      { id: 'nginx', label: 'nginx, worker_processes 1', port: nginxPort, pid: await servingChild(nginx, READY_TIMEOUT_MS) },
       { id: 'haproxy', label: 'HAProxy, nbthread 1', port: haproxyPort, pid: haproxy.pid },
     ];
     const nodeVersion = `${process.version} (${process.execPath.includes('node_modules') ? 'node_modules/node' : process.execPath})`;
