@@ -42,3 +42,8 @@ export function buildPools(upstreams: Record<string, PoolConfig>): Pool[] {
     return { name, peers, config, retries, retryOn };
   });
 }
+
+/** The peer `peerId` (`host:port`) of pool `poolName`, if the pools have it. */
+export function findPeer(pools: readonly Pool[], poolName: string, peerId: string): Peer | undefined {
+  return pools.find((pool) => pool.name === poolName)?.peers.find((peer) => peer.id === peerId);
+}

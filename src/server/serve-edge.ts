@@ -4,7 +4,7 @@ import { formatAddress } from '../core/address.ts';
 import { MAX_DURATION_MS } from '../core/duration.ts';
 import { describeError } from '../core/errors.ts';
 import type { HealthStore } from '../core/health-store.ts';
-import { buildPools, type Pool } from '../core/peer.ts';
+import { buildPools, findPeer, type Pool } from '../core/peer.ts';
 import { OutlierDetection } from '../edge/outlier-detection.ts';
 import type { DrainEntry, EjectionEntry } from './process/messages.ts';
 import { buildRoutes } from '../core/routing/build-routes.ts';
@@ -72,9 +72,8 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
   };
   const health = fromPrimary.mirror !== undefined ? fromPrimary.mirror.source(watch) : await startHealth(config, pools, log, upstreamTls, watch);
   const store = health.store;
-  const peerOf = (entry: { pool: string; peer: string }) => pools.find((pool) => pool.name === entry.pool)?.peers.find((peer) => peer.id === entry.peer);
   const applyDrain = (entry: DrainEntry) => {
-    const peer = peerOf(entry);
+    const peer = findPeer(pools, entry.pool, entry.peer);
     if (peer !== undefined) store.setDrained(peer, entry.drained);
   };
   // Before any listener accepts, so no request reaches a peer an operator drained.
@@ -121,7 +120,7 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
     },
     reloadCertificates: () => listeners.reloadCertificates(),
     adoptEjection(entry) {
-      const peer = peerOf(entry);
+      const peer = findPeer(pools, entry.pool, entry.peer);
       if (peer !== undefined) outliers.adopt(peer, entry.until);
     },
     applyDrain,

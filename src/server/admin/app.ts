@@ -1,7 +1,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import type { Registry } from 'prom-client';
-import type { Peer, Pool } from '../../core/peer.ts';
+import { findPeer, type Peer, type Pool } from '../../core/peer.ts';
 import { DASHBOARD_PAGE } from './dashboard-page.ts';
 import { ownHostOnly, type AdminEnv } from './own-host.ts';
 import { sameOriginWrites } from './same-origin.ts';
@@ -48,11 +48,9 @@ export function createAdminApp(options: AdminOptions): Hono<AdminEnv> {
   app.get('/metrics', async (c) => c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }));
   app.get('/status', (c) => c.json(options.status()));
 
-  const peerFrom = (poolName: string, peerId: string): Peer | undefined =>
-    options.pools.find((pool) => pool.name === poolName)?.peers.find((peer) => peer.id === peerId);
   for (const [action, drained] of [['drain', true], ['undrain', false]] as const) {
     app.post(`/pools/:pool/peers/:peer/${action}`, (c) => {
-      const peer = peerFrom(c.req.param('pool'), c.req.param('peer'));
+      const peer = findPeer(options.pools, c.req.param('pool'), c.req.param('peer'));
       if (peer === undefined) return c.json({ error: `no peer "${c.req.param('peer')}" in pool "${c.req.param('pool')}"` }, 404);
       options.setDrained(peer, drained);
       return c.json({ pool: peer.pool, ...options.peerStatus(peer) });
