@@ -11,7 +11,19 @@ import type { RoutedRequest } from '../core/routing/route-table.ts';
  * restarts, since it is derived from the pool and the peer.
  */
 export function stickyToken(peer: Peer): string {
-  return hash32(`${peer.pool}/${peer.id}`).toString(36);
+  let token = tokens.get(peer);
+  if (token === undefined) tokens.set(peer, (token = hash32(`${peer.pool}/${peer.id}`).toString(36)));
+  return token;
+}
+
+/** Made once per peer and pool, not hashed again on every request that carries the cookie. */
+const tokens = new WeakMap<Peer, string>();
+const peersByToken = new WeakMap<Pool, ReadonlyMap<string, Peer>>();
+
+function peerWithToken(pool: Pool, token: string): Peer | undefined {
+  let byToken = peersByToken.get(pool);
+  if (byToken === undefined) peersByToken.set(pool, (byToken = new Map(pool.peers.map((peer) => [stickyToken(peer), peer]))));
+  return byToken.get(token);
 }
 
 /** The peer the request's sticky cookie names, when it is one of the pool's and `accept` takes it. */
@@ -20,7 +32,7 @@ export function stickyPeer(pool: Pool, request: RoutedRequest, accept: Accept): 
   if (sticky === undefined) return undefined;
   const token = cookieValue(request.header('cookie'), sticky.cookie);
   if (token === undefined) return undefined;
-  const peer = pool.peers.find((candidate) => stickyToken(candidate) === token);
+  const peer = peerWithToken(pool, token);
   return peer !== undefined && accept(peer) ? peer : undefined;
 }
 
