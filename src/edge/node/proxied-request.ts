@@ -141,7 +141,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
     // when the peer's socket has closed, which happens in the close phase after the read.
     this.#headTurns = 0;
     this.#head = { statusCode, headers };
-    setImmediate(this.#flushHead);
+    setImmediate(ProxiedRequest.#flushHead, this);
   }
 
   /** Writes the pending response head; `flush` sends it now instead of with the first body bytes. */
@@ -163,18 +163,19 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, ClientRequest
     if (flush) outgoing.flushHeaders();
   }
 
-  readonly #flushHead = (): void => {
-    if (this.#head === undefined || this.#outgoing.destroyed) return;
-    if (++this.#headTurns < 2) {
-      setImmediate(this.#flushHead);
+  /** One turn of the event loop after the head came (static: no closure made per request). */
+  static #flushHead(request: ProxiedRequest): void {
+    if (request.#head === undefined || request.#outgoing.destroyed) return;
+    if (++request.#headTurns < 2) {
+      setImmediate(ProxiedRequest.#flushHead, request);
       return;
     }
     try {
-      this.#writeHead(true);
+      request.#writeHead(true);
     } catch (error) {
-      this.#controller?.abort(error as Error);
+      request.#controller?.abort(error as Error);
     }
-  };
+  }
 
   /**
    * The peer switched protocols: the client is told so (`101`, or `200` to an HTTP/2 extended
