@@ -152,6 +152,7 @@ describe('graceful upgrade (-u and SIGQUIT)', () => {
     const { pid: newPid } = await serving(next);
     daemons.push(newPid);
     await waitFor('the old process to hand over', () => old.logs.some((l) => l.msg === 'the new process serves on the listening sockets; draining'));
+    await waitFor('the old worker to stop accepting', () => old.logs.some((l) => l.msg === 'worker draining: no new connections'));
     assert.equal(await kept.echo('after the upgrade'), 'after the upgrade', 'the tunnel on the old process still works');
     const fresh = await openEcho(wsUrl);
     assert.equal(await fresh.echo('new'), 'new');
@@ -283,7 +284,9 @@ describe('configuration reload (SIGHUP)', () => {
     assert.equal(await kept.echo('who'), 'ws-before');
     files.write({ upstreams: { web: { peers: [afterwards.address] } } });
     lb.process.kill('SIGHUP');
+    const oldWorker = lb.logs.find((l) => l.msg === 'worker serving')!.pid;
     await waitFor('the new generation to serve', () => lb.logs.some((l) => l.msg === 'worker serving' && JSON.stringify(l.pools).includes(afterwards.address)), { timeoutMs: 15_000 });
+    await waitFor('the old worker to stop accepting', () => lb.logs.some((l) => l.msg === 'worker draining: no new connections' && l.pid === oldWorker), { timeoutMs: 15_000 });
     const fresh = await openEcho(wsUrl);
     assert.equal(await fresh.echo('who'), 'ws-after', 'a new tunnel goes to the reloaded peers');
     assert.equal(await kept.echo('who'), 'ws-before', 'the tunnel from before the reload still works');

@@ -113,7 +113,10 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
       await observability.closeAdmin();
       await health.stop();
       forwarder.drain();
-      const result = await listeners.close(config.grace_period_seconds * 1000);
+      const closing = listeners.close(config.grace_period_seconds * 1000);
+      // The listening sockets are closed here by now: new connections go to other processes.
+      log.info({ openConnections: await listeners.connectionCount() }, 'worker draining: no new connections');
+      const result = await closing;
       await forwarder.close({ force: result.forced });
       await observability.close();
       return result;
