@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { after, afterEach, describe, it } from 'node:test';
-import { killAll, startUpstream, startWsUpstream } from './support/processes.ts';
+import { killAll, startEdgelbCommand, startUpstream, startWsUpstream } from './support/processes.ts';
 import { freePort } from './support/ports.ts';
 import { rawRequest } from './support/raw-request.ts';
 import { startRedis, type RedisServer } from './support/redis.ts';
@@ -99,6 +99,36 @@ describe('the Cloudflare Worker on workerd', () => {
     } finally {
       hung.close();
     }
+  });
+
+  it('after an idle spell, the first request waits for a fresh read instead of routing to peers marked down meanwhile', async () => {
+    redis = await startRedis();
+    const upstreams = await startUpstreams('a', 'b');
+    const config = fleetConfig(redis.url, upstreams);
+    const prober = await startProber('p1', config);
+    workerd = await startWorkerd({ EDGELB_CONFIG: JSON.stringify(config), EDGELB_HEALTH_TTL: '200ms' });
+    assert.deepEqual(await answers(workerd.url, 2), ['a', 'b']);
+    const idleSince = Date.now();
+    for (const upstream of upstreams) await upstream.kill();
+    for (const upstream of upstreams) await waitForLog(prober, 'peer down', { peer: upstream.address });
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, idleSince + 800 - Date.now())));
+    // On the old copy both peers are up, and the request would end in a 502 (connection refused).
+    const res = await fetch(workerd.url);
+    assert.equal(res.status, 503, await res.text());
+  });
+
+  it('takes registered peers from Redis once a prober has seen them up', async () => {
+    redis = await startRedis();
+    const [a, b] = await startUpstreams('a', 'b');
+    const config = fleetConfig(redis.url, [a!]);
+    (config.upstreams.web as Record<string, unknown>).discovery = 'redis';
+    await startProber('p1', config);
+    workerd = await startWorkerd({ EDGELB_CONFIG: JSON.stringify(config), EDGELB_HEALTH_TTL: '200ms' });
+    assert.deepEqual(await answers(workerd.url, 2), ['a', 'a']);
+    const sidecar = await startEdgelbCommand(['register', '--pool', 'web', '--addr', b!.address], config, 'registered');
+    await answersBecome(workerd.url, ['a', 'a', 'b', 'b']);
+    await sidecar.kill('SIGTERM');
+    await answersBecome(workerd.url, ['a', 'a', 'a', 'a']);
   });
 
   it('answers 503 with Retry-After once the prober finds every peer down', async () => {

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { parseCli } from '../src/server/cli-args.ts';
+import { loadConfigFile } from '../src/server/config-file.ts';
+import { registrationFrom } from '../src/server/register-command.ts';
 import { runEdgelb } from './support/processes.ts';
 
 interface Service {
@@ -13,10 +16,10 @@ interface Service {
 describe('docker-compose.yml', () => {
   const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, Service> };
 
-  it('runs redis, one prober, two edges and three demo upstreams', () => {
-    assert.deepEqual(Object.keys(compose.services).sort(), ['alpha', 'beta', 'edge-1', 'edge-2', 'gamma', 'prober', 'redis']);
+  it('runs redis, one prober, two edges, three configured demo upstreams and a registered one with its sidecar', () => {
+    assert.deepEqual(Object.keys(compose.services).sort(), ['alpha', 'beta', 'delta', 'delta-register', 'edge-1', 'edge-2', 'gamma', 'prober', 'redis']);
     assert.match(compose.services.redis!.image ?? '', /^redis:/);
-    for (const name of ['alpha', 'beta', 'gamma']) {
+    for (const name of ['alpha', 'beta', 'gamma', 'delta']) {
       const command = compose.services[name]!.command!;
       assert.deepEqual(command.slice(0, 2), ['node', 'examples/upstream.ts']);
       assert.ok(existsSync(command[1]!));
@@ -30,6 +33,12 @@ describe('docker-compose.yml', () => {
       ['node', 'bin/edgelb.js', '-c'],
       ['node', 'bin/edgelb.js', '-c'],
     ]);
+    const register = compose.services['delta-register']!.command!;
+    assert.deepEqual(register.slice(0, 3), ['node', 'bin/edgelb.js', 'register']);
+    // The sidecar's own checks (its pool takes registered peers, its address parses) without starting it.
+    const options = parseCli(register.slice(2));
+    const registration = registrationFrom(await loadConfigFile(options.conf!), options);
+    assert.deepEqual('error' in registration ? registration : registration.spec, { host: 'delta', port: 8084, weight: 1, backup: false });
     for (const file of new Set(commands.map((command) => command.at(-1)!))) {
       const { code, stderr } = await runEdgelb(['-t', '-c', file]);
       assert.equal(code, 0, stderr);

@@ -1,3 +1,4 @@
+import { Membership } from '../src/core/membership.ts';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { validateConfig } from '../src/core/config.ts';
@@ -39,7 +40,7 @@ describe('draining a peer', () => {
     redis = await startRedis();
     const location = parseRedisUrl(redis.url) as RedisLocation;
     const open = async () => {
-      const store = await RedisHealthStore.open(pools, { location, prefix: 'edgelb:', log: quiet });
+      const store = await RedisHealthStore.open({ membership: new Membership(pools), location, prefix: 'edgelb:', log: quiet });
       stores.push(store);
       return store;
     };
@@ -51,7 +52,7 @@ describe('draining a peer', () => {
     assert.deepEqual(await redis.client().smembers('edgelb:drained'), ['web/127.0.0.1:1']);
     const c = await open();
     assert.deepEqual(ids(c), ['127.0.0.1:2']);
-    const otherFleet = await RedisHealthStore.open(pools, { location, prefix: 'other-fleet:', log: quiet });
+    const otherFleet = await RedisHealthStore.open({ membership: new Membership(pools), location, prefix: 'other-fleet:', log: quiet });
     stores.push(otherFleet);
     assert.equal(otherFleet.isDrained(one!), false, 'a fleet with another prefix shares the Redis, not the state');
     b.setDrained(one!, false);

@@ -88,6 +88,12 @@ const peer = z.unknown().transform((value, ctx) => {
 /** A key the design names but this version does not implement: refused by name, never ignored. */
 const notBuilt = z.unknown().refine(() => false, 'not available in this version').optional();
 
+/** Runs the pool's peer count check even when other keys of the pool are wrong. */
+function hasPeers(payload: { value: unknown }): boolean {
+  const value = payload.value as { peers?: unknown } | undefined;
+  return Array.isArray(value?.peers);
+}
+
 /** Passive health: peers failing real requests leave the rotation for a while. */
 const outlierDetection = z.strictObject({
   /** Connect errors, timeouts and `failure_statuses` answers in a row that eject a peer. */
@@ -107,7 +113,8 @@ type Selection = (typeof SELECTIONS)[number];
 const NOT_BUILT_SELECTIONS = new Set<string>();
 
 const pool = z.strictObject({
-  peers: z.array(peer).min(1, 'a pool needs at least one peer'),
+  /** May be empty when `discovery` brings the peers. */
+  peers: z.array(peer).default([]),
   selection: z.string().superRefine((name, ctx) => {
     if (NOT_BUILT_SELECTIONS.has(name)) ctx.addIssue({ code: 'custom', message: `"${name}" is not available in this version` });
     else if (!(SELECTIONS as readonly string[]).includes(name)) ctx.addIssue({ code: 'custom', message: `must be one of ${SELECTIONS.join(', ')}` });
@@ -132,7 +139,8 @@ const pool = z.strictObject({
    */
   retry_on: z.array(z.union([z.enum(['connect_failure', 'timeout']), z.int().min(500, 'a status from 500 to 599').max(599, 'a status from 500 to 599')]))
     .default(['connect_failure']),
-  discovery: notBuilt,
+  /** `redis`: also the peers that `edgelb register` announces in Redis. */
+  discovery: z.union([z.literal('redis'), z.strictObject({ dns: z.unknown() }).refine(() => false, 'not available in this version')], 'must be redis').optional(),
   /** Host header (and, with TLS, SNI) sent upstream; absent: the client's Host passes through. */
   host: z.string().regex(HOST_HEADER, 'must be a host name or IP, optionally with :port').optional(),
   /** Connect to the peers over TLS, with SNI = `host` (or the peer's name) and verification. */
@@ -167,6 +175,7 @@ const pool = z.strictObject({
   /** A WebSocket (or other Upgrade) tunnel with no byte either way for this long is closed; 0: never. */
   tunnel_idle_timeout: duration.default(3_600_000),
 })
+  .refine((p) => p.peers.length > 0 || p.discovery !== undefined, { message: 'a pool needs at least one peer', path: ['peers'], when: hasPeers })
   .refine((p) => p.keepalive_timeout > 0, { message: 'must be greater than 0', path: ['keepalive_timeout'] })
   .refine((p) => p.tls || p.ca_file === undefined, { message: 'only with tls: true', path: ['ca_file'] })
   .refine((p) => p.tls || p.tls_verify, { message: 'only with tls: true', path: ['tls_verify'] });
@@ -320,6 +329,13 @@ export const configSchema = z.strictObject({
       if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['routes', index, 'name'], message: `"${name}" is already the name of routes.${first}` });
       else names.set(name, index);
     });
+  })
+  .superRefine((config, ctx) => {
+    for (const [name, pool] of Object.entries(config.upstreams)) {
+      if (pool.discovery === 'redis' && config.redis === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['upstreams', name, 'discovery'], message: 'needs redis: the registrations live in the shared store' });
+      }
+    }
   })
   .refine((config) => config.admin === undefined || config.threads === 1, {
     message: 'the admin listener runs with threads: 1 in this version (with more workers, each would report only its own traffic)',

@@ -1,3 +1,5 @@
+import type { Peer } from './peer.ts';
+
 /** What one health check of one peer found. */
 export interface CheckResult {
   readonly ok: boolean;
@@ -54,4 +56,12 @@ export class HealthThreshold {
     this.#streak = 0;
     return { up: ok, changed: true };
   }
+}
+
+/**
+ * A configured peer never checked counts as up (the first checks run before the listeners open);
+ * a peer that joined at run time waits for its first passed check.
+ */
+export function inRotation(peer: Peer, up: boolean | undefined): boolean {
+  return up ?? peer.source === 'config';
 }

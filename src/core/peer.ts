@@ -1,6 +1,9 @@
 import { formatAddress, type Address } from './address.ts';
 import type { PoolConfig } from './config.ts';
 
+/** Where a peer comes from: the config file, a registration in Redis (`edgelb register`). */
+export type PeerSource = 'config' | 'redis';
+
 /** An upstream server of a pool. `id` (`host:port`) names it in logs, stores and metrics. */
 export interface Peer extends Address {
   readonly id: string;
@@ -9,9 +12,22 @@ export interface Peer extends Address {
   readonly weight: number;
   /** Takes requests only while no other peer of its pool is up. */
   readonly backup: boolean;
+  readonly source: PeerSource;
+  /** When this process learned of it (ms since the epoch). */
+  readonly addedAt: number;
 }
 
-/** A pool as the request path sees it: its peers in configured order and its settings. */
+/** What a pool is told of a peer that joins it at run time. */
+export interface PeerSpec extends Address {
+  readonly weight: number;
+  readonly backup: boolean;
+}
+
+/**
+ * A pool as the request path sees it: its peers (configured ones in configured order, then the
+ * ones that joined at run time) and its settings. `peers` is replaced, never changed in place,
+ * when peers come and go (see `Membership`): a new array means a new membership.
+ */
 export interface Pool {
   readonly name: string;
   readonly peers: readonly Peer[];
@@ -31,9 +47,11 @@ export interface RetryOn {
 const DEFAULT_MAX_RETRIES = 3;
 
 export function buildPools(upstreams: Record<string, PoolConfig>): Pool[] {
+  const now = Date.now();
   return Object.entries(upstreams).map(([name, config]) => {
-    const peers = config.peers.map(({ weight, backup, ...address }) => ({ ...address, id: formatAddress(address), pool: name, weight, backup }));
-    const retries = config.retries ?? Math.min(peers.length - 1, DEFAULT_MAX_RETRIES);
+    const peers = config.peers.map((spec) => makePeer(name, spec, 'config', now));
+    // A pool whose peers come and go cannot size its retries by its peers at start.
+    const retries = config.retries ?? (config.discovery === undefined ? Math.min(peers.length - 1, DEFAULT_MAX_RETRIES) : DEFAULT_MAX_RETRIES);
     const retryOn = {
       connectFailure: config.retry_on.includes('connect_failure'),
       timeout: config.retry_on.includes('timeout'),
@@ -41,6 +59,10 @@ export function buildPools(upstreams: Record<string, PoolConfig>): Pool[] {
     };
     return { name, peers, config, retries, retryOn };
   });
+}
+
+export function makePeer(pool: string, { weight, backup, host, port }: PeerSpec, source: PeerSource, addedAt: number): Peer {
+  return { host, port, id: formatAddress({ host, port }), pool, weight, backup, source, addedAt };
 }
 
 /** The peer `peerId` (`host:port`) of pool `poolName`, if the pools have it. */

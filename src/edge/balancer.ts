@@ -2,7 +2,7 @@ import { Hono, type Env } from 'hono';
 import type { HealthStore } from '../core/health-store.ts';
 import { describeError, noHealthyPeer, noRoute, ProxyError } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
-import type { Pool } from '../core/peer.ts';
+import type { Peer, Pool } from '../core/peer.ts';
 import type { RouteTable } from '../core/routing/route-table.ts';
 import { acceptHealthy } from '../core/selection/accept-healthy.ts';
 import { hashKeyOf } from '../core/selection/hash-key.ts';
@@ -25,6 +25,11 @@ export interface BalancerOptions<E extends Env> {
 }
 
 const NO_PEERS: readonly never[] = [];
+
+interface BuiltSelection {
+  readonly over: readonly Peer[];
+  readonly selection: Selection;
+}
 const ACCEPT_ALL = (): boolean => true;
 
 /**
@@ -37,10 +42,17 @@ export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono
   const pools = [...new Set(routes.routes.map((route) => route.pool))];
   const outliers = forwarder.outliers;
   const slowStart = new SlowStart(store, outliers);
-  const selections = new Map<Pool, Selection>(pools.map((pool) => {
+  const build = (pool: Pool): BuiltSelection => {
     const period = pool.config.slow_start;
-    return [pool, createSelection(pool, forwarder.stats, period > 0 ? (peer) => slowStart.weight(peer, period) : undefined)];
-  }));
+    return { over: pool.peers, selection: createSelection(pool, forwarder.stats, period > 0 ? (peer) => slowStart.weight(peer, period) : undefined) };
+  };
+  const selections = new Map<Pool, BuiltSelection>(pools.map((pool) => [pool, build(pool)]));
+  // Built again when peers joined or left the pool (its `peers` is then a new array).
+  const selectionOf = (pool: Pool): Selection => {
+    let built = selections.get(pool)!;
+    if (built.over !== pool.peers) selections.set(pool, (built = build(pool)));
+    return built.selection;
+  };
   const retryAfterSeconds = new Map(pools.map((pool) => [pool, Math.max(1, Math.ceil(pool.config.health_check.interval / 1000))]));
 
   const outcome: RequestOutcome = {
@@ -77,7 +89,7 @@ export function createBalancer<E extends Env>(options: BalancerOptions<E>): Hono
       }
       const { pool } = route;
       const healthy = store.healthyPeers(pool.name);
-      const selection = selections.get(pool)!;
+      const selection = selectionOf(pool);
       // No peer up: with `when_all_down: panic` every configured peer is tried, ejected or not.
       const panic = healthy.length === 0 && pool.config.when_all_down === 'panic';
       const accept = panic ? ACCEPT_ALL : outliers.accept(pool, acceptHealthy(healthy));

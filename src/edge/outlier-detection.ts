@@ -28,7 +28,7 @@ interface Ejection {
 export class OutlierDetection {
   readonly #log: Log;
   readonly #now: () => number;
-  readonly #ejections = new Map<Peer, Ejection>();
+  readonly #ejections = new WeakMap<Peer, Ejection>();
   /** Peers out now, per pool; the hot path asks only this while it is 0. */
   readonly #out = new Map<string, number>();
 

@@ -59,7 +59,7 @@ export class PeerRecord {
  * A record is looked up once per attempt and then updated in place.
  */
 export class PeerStats {
-  readonly #records = new Map<Peer, PeerRecord>();
+  readonly #records = new WeakMap<Peer, PeerRecord>();
 
   of(peer: Peer): PeerRecord {
     let record = this.#records.get(peer);

@@ -18,11 +18,12 @@ export function stickyToken(peer: Peer): string {
 
 /** Made once per peer and pool, not hashed again on every request that carries the cookie. */
 const tokens = new WeakMap<Peer, string>();
-const peersByToken = new WeakMap<Pool, ReadonlyMap<string, Peer>>();
+/** By the pool's peers array: a pool whose peers changed has a new one. */
+const peersByToken = new WeakMap<readonly Peer[], ReadonlyMap<string, Peer>>();
 
 function peerWithToken(pool: Pool, token: string): Peer | undefined {
-  let byToken = peersByToken.get(pool);
-  if (byToken === undefined) peersByToken.set(pool, (byToken = new Map(pool.peers.map((peer) => [stickyToken(peer), peer]))));
+  let byToken = peersByToken.get(pool.peers);
+  if (byToken === undefined) peersByToken.set(pool.peers, (byToken = new Map(pool.peers.map((peer) => [stickyToken(peer), peer]))));
   return byToken.get(token);
 }
 

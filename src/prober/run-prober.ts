@@ -2,9 +2,12 @@ import { hostname } from 'node:os';
 import type { Config } from '../core/config.ts';
 import { redactRedisUrl, type RedisLocation } from '../core/redis-url.ts';
 import type { Log } from '../core/log.ts';
+import { Membership } from '../core/membership.ts';
+import { membershipLog } from '../core/membership-log.ts';
 import { buildPools, type Peer } from '../core/peer.ts';
 import type { PeerState } from '../core/health.ts';
 import { MemoryHealthStore } from '../store/memory.ts';
+import { RegistrationWatch } from '../store/redis-registration-watch.ts';
 import { RedisWriter } from '../store/redis-writer.ts';
 import { probeLogEvents } from './probe-log.ts';
 import type { CheckTls } from './http-check.ts';
@@ -30,6 +33,7 @@ export async function runProber(
   config: Config, location: RedisLocation, log: Log, id = defaultProberId(), checkTls: ReadonlyMap<string, CheckTls> = new Map(),
 ): Promise<RunningProber> {
   const pools = buildPools(config.upstreams);
+  const membership = new Membership(pools);
   const states = new MemoryHealthStore(pools);
   const writer = new RedisWriter({
     location,
@@ -50,7 +54,13 @@ export async function runProber(
     ...probeLogEvents(log),
     onCheck: (peer, state, changed) => writer.write(peer, state, changed),
   }, checkTls);
+  membership.listen(membershipLog(log));
+  membership.listen(states);
+  membership.listen(scheduler);
+  membership.listen(writer);
+  const registrations = new RegistrationWatch(membership, location, config.redis_prefix, log);
   writer.start();
+  if (registrations.wanted) registrations.start();
   await scheduler.start();
   log.info(
     { prober: id, redis: redactRedisUrl(config.redis ?? ''), prefix: config.redis_prefix, peers: pools.reduce((n, pool) => n + pool.peers.length, 0) },
@@ -59,6 +69,7 @@ export async function runProber(
   return {
     id,
     async stop() {
+      if (registrations.wanted) registrations.stop();
       scheduler.stop();
       await writer.stop();
     },

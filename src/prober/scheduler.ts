@@ -1,6 +1,7 @@
 import type { HealthStore } from '../core/health-store.ts';
 import { describeError } from '../core/errors.ts';
 import { HealthThreshold, type CheckResult, type PeerState } from '../core/health.ts';
+import type { MembershipListener } from '../core/membership.ts';
 import type { Peer, Pool } from '../core/peer.ts';
 import type { HealthCheck } from './check.ts';
 import { HttpCheck, type CheckTls } from './http-check.ts';
@@ -15,17 +16,32 @@ export interface ProbeEvents {
   onCheck?(peer: Peer, state: PeerState, changed: boolean): void;
 }
 
+/** One peer's place in the schedule. */
+interface Schedule {
+  stopped: boolean;
+  timer: NodeJS.Timeout | undefined;
+}
+
+function arm(tick: () => void, delay: number): NodeJS.Timeout {
+  const timer = setTimeout(tick, delay);
+  timer.unref();
+  return timer;
+}
+
 /**
  * Runs every pool's health check on every peer each `interval` and writes the verdicts to the
- * store. Each peer keeps a fixed period with a random phase, so checks of many peers spread out
- * instead of firing in lockstep, and a peer's failure is seen within one interval + timeout.
+ * store; a peer that joins later is checked at once, then like the others. Each peer keeps a
+ * fixed period with a random phase, so checks of many peers spread out instead of firing in
+ * lockstep, and a peer's failure is seen within one interval + timeout.
  */
-export class ProbeScheduler {
+export class ProbeScheduler implements MembershipListener {
   readonly #pools: readonly Pool[];
   readonly #store: HealthStore;
   readonly #events: ProbeEvents;
   readonly #tlsByPool: ReadonlyMap<string, CheckTls>;
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #schedules = new Map<Peer, Schedule>();
+  /** One check per pool, made when its first peer is. */
+  readonly #checks = new Map<Pool, HealthCheck>();
   #stopped = false;
 
   /** `tlsByPool`: how HTTP checks speak TLS to the peers of pools with `tls: true`. */
@@ -38,55 +54,62 @@ export class ProbeScheduler {
 
   /** Runs the first check of every peer and resolves once all have answered. */
   async start(): Promise<void> {
-    const first: Promise<void>[] = [];
-    for (const pool of this.#pools) {
-      const settings = pool.config.health_check;
-      const check = createCheck(pool, this.#tlsByPool.get(pool.name));
-      for (const peer of pool.peers) {
-        const threshold = new HealthThreshold(settings.rise, settings.fall);
-        const probe = () => this.#probe(check, peer, threshold);
-        first.push(probe().then(() => this.#scheduleFrom(probe, settings.interval)));
-      }
-    }
-    await Promise.all(first);
+    await Promise.all(this.#pools.flatMap((pool) => pool.peers.map((peer) => this.#begin(peer, pool))));
+  }
+
+  /** A peer that joined its pool: checked at once, then every interval like the others. */
+  peerAdded(peer: Peer): void {
+    const pool = this.#pools.find((candidate) => candidate.name === peer.pool);
+    if (pool !== undefined && !this.#stopped) void this.#begin(peer, pool);
+  }
+
+  /** A peer that left: no further check of it (one under way is not stored). */
+  peerRemoved(peer: Peer): void {
+    const schedule = this.#schedules.get(peer);
+    if (schedule === undefined) return;
+    this.#schedules.delete(peer);
+    schedule.stopped = true;
+    if (schedule.timer !== undefined) clearTimeout(schedule.timer);
   }
 
   stop(): void {
     this.#stopped = true;
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
+    for (const peer of [...this.#schedules.keys()]) this.peerRemoved(peer);
   }
 
-  #scheduleFrom(probe: () => Promise<void>, interval: number): void {
-    if (this.#stopped) return;
+  #begin(peer: Peer, pool: Pool): Promise<void> {
+    const settings = pool.config.health_check;
+    let check = this.#checks.get(pool);
+    if (check === undefined) this.#checks.set(pool, (check = createCheck(pool, this.#tlsByPool.get(pool.name))));
+    const schedule: Schedule = { stopped: false, timer: undefined };
+    this.#schedules.set(peer, schedule);
+    const threshold = new HealthThreshold(settings.rise, settings.fall);
+    const probe = () => this.#probe(check, peer, threshold, schedule);
+    return probe().then(() => this.#scheduleFrom(probe, settings.interval, schedule));
+  }
+
+  #scheduleFrom(probe: () => Promise<void>, interval: number, schedule: Schedule): void {
+    if (schedule.stopped) return;
     const phase = Math.random() * interval;
     let due = performance.now() + phase;
-    let timer: NodeJS.Timeout;
     const tick = () => {
-      this.#timers.delete(timer);
-      if (this.#stopped) return;
+      schedule.timer = undefined;
+      if (schedule.stopped) return;
       void probe().then(() => {
         // A check slower than the interval skips the slots it overran instead of piling up.
         const now = performance.now();
         do due += interval; while (due <= now);
-        if (!this.#stopped) timer = this.#arm(tick, due - now);
+        if (!schedule.stopped) schedule.timer = arm(tick, due - now);
       });
     };
-    timer = this.#arm(tick, phase);
+    schedule.timer = arm(tick, phase);
   }
 
-  #arm(tick: () => void, delay: number): NodeJS.Timeout {
-    const timer = setTimeout(tick, delay);
-    timer.unref();
-    this.#timers.add(timer);
-    return timer;
-  }
-
-  async #probe(check: HealthCheck, peer: Peer, threshold: HealthThreshold): Promise<void> {
+  async #probe(check: HealthCheck, peer: Peer, threshold: HealthThreshold, schedule: Schedule): Promise<void> {
     // A check that throws is a failed check, never the end of this peer's schedule.
     const result = await check.check(peer).catch((error: unknown): CheckResult =>
       ({ ok: false, latencyMs: 0, reason: `check failed: ${describeError(error)}` }));
-    if (this.#stopped) return;
+    if (schedule.stopped) return;
     if (result.inconclusive) {
       this.#events.onInconclusive?.(peer, result.reason);
       return;

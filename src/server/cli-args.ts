@@ -2,10 +2,14 @@ import { parseArgs } from 'node:util';
 
 export interface CliOptions {
   /** `run` the load balancer, `probe` (the standalone prober), `status` (the shared health), or take a peer out of rotation and back. */
-  readonly command: 'run' | 'probe' | 'status' | 'drain' | 'undrain';
-  /** drain/undrain: which peer (`host:port` as configured) of which pool. */
+  readonly command: 'run' | 'probe' | 'status' | 'drain' | 'undrain' | 'register';
+  /** drain/undrain: which peer (`host:port` as configured) of which pool; register: `--pool`. */
   readonly pool?: string;
   readonly peer?: string;
+  /** register: the peer announced (`--addr HOST:PORT`), its `--weight` and its registration's `--ttl`. */
+  readonly addr?: string;
+  readonly weight?: string;
+  readonly ttl?: string;
   readonly conf: string | undefined;
   readonly daemon: boolean;
   readonly upgrade: boolean;
@@ -20,7 +24,7 @@ export interface CliOptions {
   readonly id: string | undefined;
 }
 
-const COMMANDS: readonly string[] = ['probe', 'status', 'drain', 'undrain'] satisfies CliOptions['command'][];
+const COMMANDS: readonly string[] = ['probe', 'status', 'drain', 'undrain', 'register'] satisfies CliOptions['command'][];
 
 export const HELP = `edgelb: an HTTP load balancer
 
@@ -31,6 +35,10 @@ Usage:
   edgelb status -c FILE [--json|--watch]
                                       pools, peers and health: from redis, or without it
                                       from the running balancer's admin listener
+  edgelb register -c FILE --pool POOL --addr HOST:PORT [--weight N] [--ttl 10s]
+                                      a backend's sidecar: keep its peer registered in
+                                      redis (a pool with discovery: redis); SIGTERM
+                                      deregisters it (edges drain it, then drop it)
   edgelb drain POOL PEER [-c FILE]    take a peer out of rotation (in-flight requests finish)
   edgelb undrain POOL PEER [-c FILE]  put it back
                                       (through the admin listener of FILE; without -c,
@@ -48,6 +56,10 @@ Options:
   --json            status: print the report as JSON
   --watch           status: redraw the table every second (Ctrl-C ends it)
   --id NAME         probe: this prober's name in redis (default: host-pid)
+  --pool, --addr    register: the pool and the peer's HOST:PORT
+  --weight N        register: the peer's weight (default 1)
+  --ttl DURATION    register: how long the registration outlives its last renewal
+                    (default 10s; renewed every third of it)
 
 Environment:
   LOG_LEVEL         trace, debug, info (default), warn, error; RUST_LOG is read as an alias
@@ -75,6 +87,10 @@ export function parseCli(argv: readonly string[]): CliOptions {
       json: { type: 'boolean', default: false },
       watch: { type: 'boolean', default: false },
       id: { type: 'string' },
+      pool: { type: 'string' },
+      addr: { type: 'string' },
+      weight: { type: 'string' },
+      ttl: { type: 'string' },
     },
   });
   const [command, ...operands] = positionals;
@@ -88,9 +104,18 @@ export function parseCli(argv: readonly string[]): CliOptions {
   if (values.watch && command !== 'status') throw new Error('--watch goes with "status"');
   if (values.watch && values.json) throw new Error('--watch draws the table; --json prints once');
   if (values.id !== undefined && command !== 'probe') throw new Error('--id goes with "probe"');
+  for (const flag of ['pool', 'addr', 'weight', 'ttl'] as const) {
+    if (values[flag] !== undefined && command !== 'register') throw new Error(`--${flag} goes with "register"`);
+  }
+  if (command === 'register' && (values.pool === undefined || values.addr === undefined)) {
+    throw new Error('register needs --pool POOL and --addr HOST:PORT');
+  }
   return {
     command: (command ?? 'run') as CliOptions['command'],
-    pool: operands[0],
+    pool: values.pool ?? operands[0],
+    addr: values.addr,
+    weight: values.weight,
+    ttl: values.ttl,
     peer: operands[1],
     conf: values.conf,
     daemon: values.daemon,

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import type { HealthStore } from '../core/health-store.ts';
-import type { Pool } from '../core/peer.ts';
+import type { Membership } from '../core/membership.ts';
 import { probeLogEvents } from '../prober/probe-log.ts';
 import { ProbeScheduler, type ProbeEvents } from '../prober/scheduler.ts';
 import type { CheckTls } from '../prober/http-check.ts';
@@ -20,7 +20,7 @@ export interface HealthSource {
  * known set is loaded) before the listeners open, so the first request already sees it.
  */
 export async function startHealth(
-  config: Config, pools: readonly Pool[], log: Logger, checkTls: ReadonlyMap<string, CheckTls>,
+  config: Config, membership: Membership, log: Logger, checkTls: ReadonlyMap<string, CheckTls>,
   /** Called with the store before the first check, for those who watch the checks (metrics). */
   watch: (store: HealthStore) => ProbeEvents = () => ({}),
 ): Promise<HealthSource> {
@@ -29,12 +29,14 @@ export async function startHealth(
     if ('error' in location) throw new Error(location.error);
     // Loaded only here: an embedded edge never pays for the Redis client's code.
     const { RedisHealthStore } = await import('../store/redis-health-store.ts');
-    const store = await RedisHealthStore.open(pools, { location, prefix: config.redis_prefix, log });
+    const store = await RedisHealthStore.open({ membership, location, prefix: config.redis_prefix, log });
     watch(store);
     return { store, stop: () => store.close() };
   }
-  const store = new MemoryHealthStore(pools);
-  const prober = new ProbeScheduler(pools, store, { ...probeLogEvents(log), ...watch(store) }, checkTls);
+  const store = new MemoryHealthStore(membership.pools);
+  const prober = new ProbeScheduler(membership.pools, store, { ...probeLogEvents(log), ...watch(store) }, checkTls);
+  membership.listen(store);
+  membership.listen(prober);
   await prober.start();
   return { store, stop: async () => prober.stop() };
 }

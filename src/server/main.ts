@@ -67,6 +67,10 @@ async function main(argv: readonly string[]): Promise<number> {
     const { runProbeCommand } = await import('./probe-command.ts');
     return runProbeCommand(config, shared!, options.id);
   }
+  if (options.command === 'register') {
+    const { runRegisterCommand } = await import('./register-command.ts');
+    return runRegisterCommand(config, shared!, options);
+  }
   if (options.daemon || options.upgrade || config.daemon) {
     return launch({ configFile: options.conf, config, daemon: options.daemon || config.daemon, upgrade: options.upgrade });
   }

@@ -48,14 +48,13 @@ export class Metrics implements RequestObserver {
   readonly #configReloads: Counter;
   readonly #tunnelDuration: Histogram<'pool' | 'peer'>;
   readonly #tunnelBytes: Counter<'pool' | 'peer' | 'direction'>;
+  #routes: readonly Route[] = [];
 
   constructor(pools: readonly Pool[], sources: MetricSources) {
     const registers = [this.registry];
-    const peers = pools.flatMap((pool) => pool.peers);
-    for (const pool of pools) {
-      this.#labels.set(pool, labelsFor(pool.name, ''));
-      for (const peer of pool.peers) this.#labels.set(peer, labelsFor(pool.name, peer.id));
-    }
+    // Peers come and go: every collection reads the pools' peers as they are then.
+    const peers = () => pools.flatMap((pool) => pool.peers);
+    for (const pool of pools) this.#labels.set(pool, labelsFor(pool.name, ''));
     this.#requests = new Counter({
       name: 'edgelb_requests_total',
       help: 'Requests answered, by route and pool (empty when no route took the request), peer (empty when none was tried) and status class.',
@@ -98,13 +97,7 @@ export class Metrics implements RequestObserver {
       registers,
     });
     for (const pool of pools) this.#retries.inc({ pool: pool.name }, 0);
-    for (const peer of peers) {
-      // Present from the start, so `rate()` over them works before the first request or tunnel.
-      this.#upstreamLatency.zero({ pool: peer.pool, peer: peer.id });
-      this.#checkDuration.zero({ pool: peer.pool, peer: peer.id });
-      this.#tunnelDuration.zero({ pool: peer.pool, peer: peer.id });
-      for (const direction of ['in', 'out']) this.#tunnelBytes.inc({ pool: peer.pool, peer: peer.id, direction }, 0);
-    }
+    for (const peer of peers()) this.peerAdded(peer);
     this.#configReloads = new Counter({ name: 'edgelb_config_reloads_total', help: 'Configuration reloads applied.', registers });
     new Gauge({
       name: 'edgelb_open_connections',
@@ -121,7 +114,8 @@ export class Metrics implements RequestObserver {
         labelNames: ['pool', 'peer'],
         registers,
         collect() {
-          for (const peer of peers) this.set({ pool: peer.pool, peer: peer.id }, value(peer));
+          this.reset();
+          for (const peer of peers()) this.set({ pool: peer.pool, peer: peer.id }, value(peer));
         },
       });
     perPeer('edgelb_peer_healthy', 'Whether the peer passes its health checks (1) or not (0).', (peer) =>
@@ -138,7 +132,7 @@ export class Metrics implements RequestObserver {
       labelNames: ['pool', 'peer'],
       registers,
       collect() {
-        for (const peer of peers) {
+        for (const peer of peers()) {
           const total = sources.ejections(peer);
           this.inc({ pool: peer.pool, peer: peer.id }, total - (counted.get(peer) ?? 0));
           counted.set(peer, total);
@@ -171,6 +165,7 @@ export class Metrics implements RequestObserver {
    * before the first request of each kind.
    */
   knowRoutes(routes: readonly Route[]): void {
+    this.#routes = routes;
     for (const route of routes) {
       for (const key of [route.pool, ...route.pool.peers]) {
         const labels = this.#labels.get(key);
@@ -189,6 +184,29 @@ export class Metrics implements RequestObserver {
       labels.byRoute.set(route, routed);
     }
     return routed;
+  }
+
+  /** The peer's series, at 0 from the start, so `rate()` over them works before the first request or tunnel. */
+  peerAdded(peer: Peer): void {
+    const labels = labelsFor(peer.pool, peer.id);
+    this.#labels.set(peer, labels);
+    this.#upstreamLatency.zero(labels.peer);
+    this.#checkDuration.zero(labels.peer);
+    this.#tunnelDuration.zero(labels.peer);
+    for (const direction of ['in', 'out']) this.#tunnelBytes.inc({ ...labels.peer, direction }, 0);
+    for (const route of this.#routes) if (route.pool.name === peer.pool) this.#routed(labels, route);
+  }
+
+  /** A peer that left takes its series with it: a fleet whose peers come and go keeps no dead ones. */
+  peerRemoved(peer: Peer): void {
+    const labels = this.#labels.get(peer);
+    if (labels === undefined) return;
+    this.#labels.delete(peer);
+    this.#upstreamLatency.remove(labels.peer);
+    this.#checkDuration.remove(labels.peer);
+    this.#tunnelDuration.remove(labels.peer);
+    for (const direction of ['in', 'out']) this.#tunnelBytes.remove({ ...labels.peer, direction });
+    for (const routed of labels.byRoute.values()) for (const series of routed.byStatusClass) this.#requests.remove(series);
   }
 
   requestDone(exchange: Exchange): void {

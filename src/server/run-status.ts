@@ -2,7 +2,11 @@ import type { Config } from '../core/config.ts';
 import { describeError } from '../core/errors.ts';
 import { buildPools } from '../core/peer.ts';
 import { redactRedisUrl, type RedisLocation } from '../core/redis-url.ts';
-import { buildHealthReport } from '../core/shared-health/health-report.ts';
+import type { Redis } from 'ioredis';
+import { Membership } from '../core/membership.ts';
+import { buildHealthReport, type HealthReport } from '../core/shared-health/health-report.ts';
+import { RegistrationFollower } from '../core/shared-health/registration.ts';
+import { readRegistrations } from '../store/redis-registrations.ts';
 import { sharedHealthKeys } from '../core/shared-health/keys.ts';
 import { connectWithin, openRedis } from '../store/redis-connection.ts';
 import { readSnapshot } from '../store/redis-snapshot.ts';
@@ -16,8 +20,7 @@ export async function runStatus(config: Config, location: RedisLocation, json: b
   const redis = openRedis(location, 'edgelb-status', { retry: false });
   try {
     await connectWithin(redis, CONNECT_TIMEOUT_MS);
-    const snapshot = await readSnapshot(redis, sharedHealthKeys(config.redis_prefix));
-    const report = buildHealthReport(buildPools(config.upstreams), snapshot, Date.now());
+    const report = await readReport(config, redis);
     process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : renderHealthReport(report));
     return 0;
   } catch (error) {
@@ -31,13 +34,11 @@ export async function runStatus(config: Config, location: RedisLocation, json: b
 /** `edgelb status --watch` with `redis`: the shared health, read afresh for every frame. */
 export async function watchStatus(config: Config, location: RedisLocation): Promise<number> {
   const redis = openRedis(location, 'edgelb-status');
-  const keys = sharedHealthKeys(config.redis_prefix);
-  const pools = buildPools(config.upstreams);
   await connectWithin(redis, CONNECT_TIMEOUT_MS).catch(() => {});
   try {
     return await watchFrames(async () => {
       try {
-        return renderHealthReport(buildHealthReport(pools, await readSnapshot(redis, keys), Date.now()));
+        return renderHealthReport(await readReport(config, redis));
       } catch (error) {
         return `cannot read the health from ${redactRedisUrl(config.redis ?? '')}: ${describeError(error)}\n`;
       }
@@ -45,4 +46,13 @@ export async function watchStatus(config: Config, location: RedisLocation): Prom
   } finally {
     redis.disconnect();
   }
+}
+
+/** The configured peers and the registered ones, with the probers' views of them. */
+async function readReport(config: Config, redis: Redis): Promise<HealthReport> {
+  const keys = sharedHealthKeys(config.redis_prefix);
+  const membership = new Membership(buildPools(config.upstreams));
+  const registrations = new RegistrationFollower(membership);
+  if (registrations.wanted) registrations.replaceAll(await readRegistrations(redis, keys), 0);
+  return buildHealthReport(membership.pools, await readSnapshot(redis, keys), Date.now());
 }

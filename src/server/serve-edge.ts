@@ -4,6 +4,8 @@ import { formatAddress } from '../core/address.ts';
 import { MAX_DURATION_MS } from '../core/duration.ts';
 import { describeError } from '../core/errors.ts';
 import type { HealthStore } from '../core/health-store.ts';
+import { Membership } from '../core/membership.ts';
+import { membershipLog } from '../core/membership-log.ts';
 import { buildPools, findPeer, type Pool } from '../core/peer.ts';
 import { OutlierDetection } from '../edge/outlier-detection.ts';
 import type { DrainEntry, EjectionEntry } from './process/messages.ts';
@@ -62,6 +64,8 @@ export interface FromPrimary {
  */
 export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPrimary): Promise<RunningEdge> {
   const pools = fromPrimary.mirror?.pools ?? buildPools(config.upstreams);
+  const membership = new Membership(pools);
+  membership.listen(membershipLog(log));
   const upstreamTls = upstreamTlsByPool(pools);
   const routes = buildRoutes(config.routes, pools, config.limits.max_body_size);
   const observabilityFor = await Observability.prepare(config, pools, log);
@@ -70,7 +74,7 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
     observability = observabilityFor(store);
     return { onCheck: (peer, state) => observability.healthChecked(peer, state.latencyMs) };
   };
-  const health = fromPrimary.mirror !== undefined ? fromPrimary.mirror.source(watch) : await startHealth(config, pools, log, upstreamTls, watch);
+  const health = fromPrimary.mirror !== undefined ? fromPrimary.mirror.source(watch) : await startHealth(config, membership, log, upstreamTls, watch);
   const store = health.store;
   const applyDrain = (entry: DrainEntry) => {
     const peer = findPeer(pools, entry.pool, entry.peer);
@@ -82,6 +86,8 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
   const announce = fromPrimary.announceEjection;
   const outliers = new OutlierDetection(log, undefined, announce === undefined ? undefined : (peer, until) => announce({ pool: peer.pool, peer: peer.id, until }));
   const forwarder = new UndiciForwarder(pools, log, config.limits, upstreamTls, outliers);
+  membership.listen(forwarder);
+  if (observability.metrics !== undefined) membership.listen(observability.metrics);
   const app = createBalancer({ routes, store, forwarder, log, observer: observability.observer });
   let listeners: NodeListeners;
   let admin: string | undefined;

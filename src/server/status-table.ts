@@ -17,9 +17,11 @@ export function renderHealthReport(report: HealthReport): string {
       peer.checkedAt === undefined ? '-' : ago(now, peer.checkedAt),
       peer.latencyMs === undefined ? '-' : `${peer.latencyMs.toFixed(1)}ms`,
       `${peer.votes.up}/${peer.votes.up + peer.votes.down}`,
+      peer.source,
+      ago(now, peer.addedAt),
       peer.reason ?? '',
     ]);
-    lines.push(...table(['PEER', 'STATE', 'SINCE', 'LAST CHECK', 'LATENCY', 'UP VOTES', 'REASON'], rows), '');
+    lines.push(...table(['PEER', 'STATE', 'SINCE', 'LAST CHECK', 'LATENCY', 'UP VOTES', 'SOURCE', 'AGE', 'REASON'], rows), '');
   }
   lines.push('probers');
   const probers = report.probers.map((prober) => [

@@ -3,18 +3,23 @@ import { describeError } from '../core/errors.ts';
 import type { HealthStore } from '../core/health-store.ts';
 import type { PeerState } from '../core/health.ts';
 import type { Log } from '../core/log.ts';
-import type { Peer, Pool } from '../core/peer.ts';
+import type { Membership } from '../core/membership.ts';
+import type { Peer } from '../core/peer.ts';
 import type { RedisLocation } from '../core/redis-url.ts';
 import {
   decodeMessage, encodeMessage, HEARTBEAT_INTERVAL_MS, peerKey, RESYNC_INTERVAL_MS, sharedHealthKeys,
   type SharedHealthKeys, type SharedHealthMessage,
 } from '../core/shared-health/keys.ts';
+import { decodeRegistration, RegistrationFollower } from '../core/shared-health/registration.ts';
 import { SharedHealthView, type VerdictChange } from '../core/shared-health/view.ts';
 import { preciseNow } from './clock.ts';
 import { connectWithin, openRedis, reconnectIfHung } from './redis-connection.ts';
+import { readRegistrations } from './redis-registrations.ts';
 import { readProbers, readSnapshot, readView } from './redis-snapshot.ts';
 
 export interface RedisHealthStoreOptions {
+  /** The pools' peers; registered ones join and leave it as Redis says. */
+  readonly membership: Membership;
   readonly location: RedisLocation;
   readonly prefix: string;
   readonly log: Log;
@@ -45,8 +50,14 @@ export class RedisHealthStore implements HealthStore {
   #closed = false;
   #subscribed = false;
 
-  private constructor(pools: readonly Pool[], options: RedisHealthStoreOptions) {
-    this.#view = new SharedHealthView(pools);
+  readonly #registrations: RegistrationFollower;
+  /** When the commands connection last became ready (performance.now()). */
+  #readySince = 0;
+
+  private constructor(options: RedisHealthStoreOptions) {
+    this.#view = new SharedHealthView(options.membership.pools);
+    options.membership.listen(this.#view);
+    this.#registrations = new RegistrationFollower(options.membership);
     this.#keys = sharedHealthKeys(options.prefix);
     this.#log = options.log;
     this.#commands = openRedis(options.location, 'edgelb-edge');
@@ -54,8 +65,8 @@ export class RedisHealthStore implements HealthStore {
   }
 
   /** Connects, subscribes and loads the shared health; serves every peer if Redis cannot be reached in time. */
-  static async open(pools: readonly Pool[], options: RedisHealthStoreOptions): Promise<RedisHealthStore> {
-    const store = new RedisHealthStore(pools, options);
+  static async open(options: RedisHealthStoreOptions): Promise<RedisHealthStore> {
+    const store = new RedisHealthStore(options);
     await store.#start(options.startTimeoutMs ?? 3_000);
     return store;
   }
@@ -102,6 +113,7 @@ export class RedisHealthStore implements HealthStore {
 
   async #start(timeoutMs: number): Promise<void> {
     this.#subscriber.on('message', (_channel: string, text: string) => this.#onMessage(text));
+    this.#commands.on('ready', () => (this.#readySince = performance.now()));
     for (const redis of [this.#commands, this.#subscriber]) {
       redis.on('close', () => this.#onUnreachable());
       redis.on('ready', () => void this.#onReachable());
@@ -145,6 +157,14 @@ export class RedisHealthStore implements HealthStore {
       case 'left':
         this.#logChanges(this.#view.proberLeft(message.prober), 'prober left');
         this.#noteStaleness();
+        break;
+      case 'registered': {
+        const registration = decodeRegistration(message.peer, message.registration);
+        if (registration !== undefined) this.#registrations.registered(registration);
+        break;
+      }
+      case 'deregistered':
+        this.#registrations.deregistered(message.peer);
         break;
       case 'drain': {
         const peer = this.#view.peers().get(message.peer);
@@ -191,6 +211,7 @@ export class RedisHealthStore implements HealthStore {
       if (this.#sinceResync >= RESYNC_INTERVAL_MS) {
         await this.#resync();
       } else {
+        await this.#readRegistrations();
         let joined = false;
         await this.#read(() => readProbers(this.#commands, this.#keys), (probers, mark) => {
           const live = new Set(probers.filter((p) => p.live).map((p) => p.id));
@@ -209,8 +230,16 @@ export class RedisHealthStore implements HealthStore {
     }
   }
 
+  /** Registered peers join before the views are read, so that their verdicts apply to them. */
+  async #readRegistrations(): Promise<void> {
+    if (!this.#registrations.wanted) return;
+    const registrations = await readRegistrations(this.#commands, this.#keys);
+    this.#registrations.replaceAll(registrations, performance.now() - this.#readySince);
+  }
+
   async #resync(): Promise<void> {
     this.#sinceResync = 0;
+    await this.#readRegistrations();
     await this.#read(() => readSnapshot(this.#commands, this.#keys), (snapshot, mark) =>
       this.#logChanges(this.#view.replaceAll(snapshot, mark), 'resync'));
     this.#noteStaleness();

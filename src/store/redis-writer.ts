@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { describeError } from '../core/errors.ts';
 import type { PeerState } from '../core/health.ts';
 import type { Log } from '../core/log.ts';
+import type { MembershipListener } from '../core/membership.ts';
 import type { Peer } from '../core/peer.ts';
 import type { RedisLocation } from '../core/redis-url.ts';
 import {
@@ -27,7 +28,7 @@ export interface RedisWriterOptions {
  * checking; when it returns, the whole view is rewritten in one transaction, because flips
  * that happened meanwhile were never written.
  */
-export class RedisWriter {
+export class RedisWriter implements MembershipListener {
   readonly #redis: Redis;
   readonly #keys: SharedHealthKeys;
   readonly #options: RedisWriterOptions;
@@ -67,6 +68,12 @@ export class RedisWriter {
       : this.#redis.hset(this.#keys.view(this.#options.proberId), key, encoded);
     // A lost write is made good by the full rewrite when the connection returns.
     done.catch((error: unknown) => this.#onUnreachable(error));
+  }
+
+  /** A peer that left its pool: its field goes from the view (else views keep every peer that ever was). */
+  peerRemoved(peer: Peer): void {
+    if (this.#redis.status !== 'ready' || this.#needsRewrite) return;
+    this.#redis.hdel(this.#keys.view(this.#options.proberId), peerKey(peer)).catch((error: unknown) => this.#onUnreachable(error));
   }
 
   /** Stops beating and tells the edges at once that this view no longer counts. */

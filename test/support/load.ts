@@ -7,10 +7,14 @@ export interface LoadResult {
   answers: Array<{ at: number; name: string }>;
 }
 
-/** Keeps `concurrency` keep-alive clients busy until `stop` resolves (bounded by `maxMs`). */
-export async function load(url: string, concurrency: number, stop: Promise<unknown>, maxMs = 20_000): Promise<LoadResult> {
+/**
+ * Keeps `concurrency` keep-alive clients busy until `stop` resolves (bounded by `maxMs`).
+ * `result` fills as answers come, for a test that watches the load while it runs.
+ */
+export async function load(
+  url: string, concurrency: number, stop: Promise<unknown>, maxMs = 20_000, result: LoadResult = { ok: 0, failures: [], answers: [] },
+): Promise<LoadResult> {
   const pool = new Pool(url, { connections: concurrency });
-  const result: LoadResult = { ok: 0, failures: [], answers: [] };
   let running = true;
   void stop.then(() => (running = false));
   const deadline = performance.now() + maxMs;

@@ -39,7 +39,7 @@ export interface Upstream {
   /** From now on the echo upstream answers its echo with `status` after `delayMs`. */
   behave(status: number, delayMs?: number): Promise<void>;
   /** The echo upstream's counters (see test/fixtures/echo-upstream.ts). */
-  stats(): Promise<{ abandoned: number; slowPending: number; downloadBytesSent: number; connections: number; peakConnections: number }>;
+  stats(): Promise<{ abandoned: number; slowPending: number; downloadBytesSent: number; connections: number; peakConnections: number; requests: number }>;
 }
 
 /** Starts the echo upstream as its own process; `port` 0 picks a free one. */

@@ -1,5 +1,5 @@
-import type { PeerState } from '../health.ts';
-import type { Pool } from '../peer.ts';
+import { inRotation, type PeerState } from '../health.ts';
+import type { PeerSource, Pool } from '../peer.ts';
 import { peerKey } from './keys.ts';
 import type { SharedHealthSnapshot } from './snapshot.ts';
 import { countVotes, summarize, verdict, type Votes } from './vote.ts';
@@ -32,10 +32,13 @@ export interface PoolReport {
 
 export interface PeerReport {
   readonly id: string;
+  /** Where the peer comes from (`config`, `redis`) and since when (a registration's start). */
+  readonly source: PeerSource;
+  readonly addedAt: number;
   /** The majority verdict of the live probers; `unknown` when none has checked the peer. */
   readonly state: 'up' | 'down' | 'unknown';
   readonly drained: boolean;
-  /** In rotation: not down and not drained (a peer never checked is in rotation). */
+  /** In rotation: not down and not drained (a configured peer never checked is in rotation). */
   readonly inRotation: boolean;
   readonly since?: number;
   readonly checkedAt?: number;
@@ -67,9 +70,11 @@ export function buildHealthReport(pools: readonly Pool[], snapshot: SharedHealth
         const summary = up === undefined ? undefined : summarize(Object.values(views), up);
         return {
           id: peer.id,
+          source: peer.source,
+          addedAt: peer.addedAt,
           state: up === undefined ? 'unknown' : up ? 'up' : 'down',
           drained,
-          inRotation: up !== false && !drained,
+          inRotation: inRotation(peer, up) && !drained,
           ...(summary ? { since: summary.since, checkedAt: summary.checkedAt, latencyMs: summary.latencyMs } : {}),
           ...(summary?.reason !== undefined ? { reason: summary.reason } : {}),
           votes,

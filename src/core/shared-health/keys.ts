@@ -8,6 +8,8 @@ import type { PeerState } from '../health.ts';
  * - `{prefix}heartbeat:{id}`     string with a TTL: present while that prober is alive
  * - `{prefix}view:{id}`          hash: peer key → `PeerState` (JSON), that prober's view
  * - `{prefix}drained`            set of peer keys an operator took out of rotation
+ * - `{prefix}registered`         set of the peer keys registered by `edgelb register`
+ * - `{prefix}registration:{key}` string with a TTL: `Registration` (JSON), renewed while it lives
  * - `{prefix}changes`            pub/sub channel of `SharedHealthMessage` (JSON)
  *
  * A peer key is `pool/host:port`: pool names cannot contain "/", so it is unambiguous.
@@ -16,7 +18,9 @@ import type { PeerState } from '../health.ts';
 export interface SharedHealthKeys {
   readonly probers: string;
   readonly drained: string;
+  readonly registered: string;
   readonly channel: string;
+  registration(peerKey: string): string;
   heartbeat(proberId: string): string;
   view(proberId: string): string;
 }
@@ -25,7 +29,9 @@ export function sharedHealthKeys(prefix: string): SharedHealthKeys {
   return {
     probers: `${prefix}probers`,
     drained: `${prefix}drained`,
+    registered: `${prefix}registered`,
     channel: `${prefix}changes`,
+    registration: (key) => `${prefix}registration:${key}`,
     heartbeat: (id) => `${prefix}heartbeat:${id}`,
     view: (id) => `${prefix}view:${id}`,
   };
@@ -62,7 +68,10 @@ export type SharedHealthMessage =
   | { readonly type: 'snapshot'; readonly prober: string; readonly writtenAt: number }
   /** A prober stopped cleanly: its view no longer counts. */
   | { readonly type: 'left'; readonly prober: string }
-  | { readonly type: 'drain'; readonly peer: string; readonly drained: boolean; readonly writtenAt: number };
+  | { readonly type: 'drain'; readonly peer: string; readonly drained: boolean; readonly writtenAt: number }
+  /** A peer registered, or its registration changed (`registration` is its JSON, as stored). */
+  | { readonly type: 'registered'; readonly peer: string; readonly registration: string }
+  | { readonly type: 'deregistered'; readonly peer: string };
 
 export function encodeMessage(message: SharedHealthMessage): string {
   return JSON.stringify(message);
@@ -89,6 +98,12 @@ export function decodeMessage(text: string): SharedHealthMessage | undefined {
       return typeof value.peer === 'string' && typeof value.drained === 'boolean' && typeof value.writtenAt === 'number'
         ? { type: 'drain', peer: value.peer, drained: value.drained, writtenAt: value.writtenAt }
         : undefined;
+    case 'registered':
+      return typeof value.peer === 'string' && typeof value.registration === 'string'
+        ? { type: 'registered', peer: value.peer, registration: value.registration }
+        : undefined;
+    case 'deregistered':
+      return typeof value.peer === 'string' ? { type: 'deregistered', peer: value.peer } : undefined;
     default:
       return undefined;
   }

@@ -1,4 +1,5 @@
-import type { PeerState } from '../health.ts';
+import { inRotation, type PeerState } from '../health.ts';
+import type { MembershipListener } from '../membership.ts';
 import type { Peer, Pool } from '../peer.ts';
 import { peerKey } from './keys.ts';
 import type { SharedHealthSnapshot } from './snapshot.ts';
@@ -17,13 +18,13 @@ export interface VerdictChange {
  * a ready healthy list per pool for the request path. When no prober is live it keeps its last
  * verdicts and calls itself stale.
  */
-export class SharedHealthView {
+export class SharedHealthView implements MembershipListener {
   readonly #peers = new Map<string, Peer>();
   readonly #pools: readonly Pool[];
   readonly #views = new Map<string, Map<string, PeerState>>();
   readonly #live = new Set<string>();
   readonly #drained = new Set<string>();
-  /** Last decided verdicts; a peer never decided is up. */
+  /** Last decided verdicts; a configured peer never decided is up, one that joined later is not. */
   readonly #up = new Map<string, boolean>();
   readonly #healthy = new Map<string, readonly Peer[]>();
   /**
@@ -39,11 +40,27 @@ export class SharedHealthView {
     this.#pools = pools;
     for (const pool of pools) {
       for (const peer of pool.peers) this.#peers.set(peerKey(peer), peer);
-      this.#healthy.set(pool.name, pool.peers);
+      this.#rebuild(pool.name);
     }
   }
 
-  /** Every configured peer by its shared key. */
+  /** A peer joined: the probers' views may already hold its verdict (they check it from its registration). */
+  peerAdded(peer: Peer): void {
+    const key = peerKey(peer);
+    this.#peers.set(key, peer);
+    this.#decide(key);
+    this.#rebuild(peer.pool);
+  }
+
+  peerRemoved(peer: Peer): void {
+    const key = peerKey(peer);
+    if (this.#peers.get(key) !== peer) return;
+    this.#peers.delete(key);
+    this.#up.delete(key);
+    this.#rebuild(peer.pool);
+  }
+
+  /** Every known peer (configured or joined) by its shared key. */
   peers(): ReadonlyMap<string, Peer> {
     return this.#peers;
   }
@@ -159,7 +176,7 @@ export class SharedHealthView {
   /** This process's own verdict on a peer, kept until the probers' next word on it. */
   override(peer: Peer, up: boolean): boolean {
     const key = peerKey(peer);
-    if ((this.#up.get(key) ?? true) === up) return false;
+    if (this.#isUp(key, peer) === up) return false;
     this.#up.set(key, up);
     this.#rebuild(peer.pool);
     return true;
@@ -185,7 +202,7 @@ export class SharedHealthView {
 
   /** Applies a read's result, then the pushes received since the read was sent; returns the net changes. */
   #replaceWith(mark: number | undefined, replace: () => void): VerdictChange[] {
-    const before = new Map(this.#up);
+    const before = new Map([...this.#peers].map(([key, peer]) => [key, this.#isUp(key, peer)]));
     replace();
     if (mark !== undefined) {
       this.#replaying = true;
@@ -199,7 +216,7 @@ export class SharedHealthView {
     this.#decideAll();
     const changes: VerdictChange[] = [];
     for (const [key, peer] of this.#peers) {
-      if ((before.get(key) ?? true) !== (this.#up.get(key) ?? true)) changes.push(this.#change(key, peer));
+      if ((before.get(key) ?? false) !== this.#isUp(key, peer)) changes.push(this.#change(key, peer));
     }
     return changes;
   }
@@ -217,9 +234,14 @@ export class SharedHealthView {
   #decide(key: string): boolean {
     const up = verdict(countVotes(this.#liveViewsOf(key)));
     if (up === undefined) return false;
-    const changed = up !== (this.#up.get(key) ?? true);
+    const peer = this.#peers.get(key);
+    const changed = peer === undefined || up !== this.#isUp(key, peer);
     this.#up.set(key, up);
     return changed;
+  }
+
+  #isUp(key: string, peer: Peer): boolean {
+    return inRotation(peer, this.#up.get(key));
   }
 
   #decideAll(): VerdictChange[] {
@@ -230,7 +252,7 @@ export class SharedHealthView {
   }
 
   #change(key: string, peer: Peer): VerdictChange {
-    const up = this.#up.get(key) ?? true;
+    const up = this.#isUp(key, peer);
     const reason = summarize(this.#liveViewsOf(key), up)?.reason;
     return reason === undefined ? { peer, up } : { peer, up, reason };
   }
@@ -239,7 +261,7 @@ export class SharedHealthView {
     const peers = this.#pools.find((p) => p.name === pool)?.peers ?? [];
     this.#healthy.set(pool, peers.filter((peer) => {
       const key = peerKey(peer);
-      return this.#up.get(key) !== false && !this.#drained.has(key);
+      return this.#isUp(key, peer) && !this.#drained.has(key);
     }));
   }
 }

@@ -7,7 +7,7 @@ import type { Tunnel } from './tunnel.ts';
  */
 export class OpenTunnels {
   readonly #tunnels = new Map<Tunnel, Peer>();
-  readonly #byPeer = new Map<Peer, number>();
+  readonly #byPeer = new WeakMap<Peer, number>();
 
   add(tunnel: Tunnel, peer: Peer): void {
     this.#tunnels.set(tunnel, peer);

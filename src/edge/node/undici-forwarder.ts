@@ -6,6 +6,7 @@ import type { Context } from 'hono';
 import { buildConnector, Pool as UndiciPool, type Dispatcher } from 'undici';
 import type { LimitsConfig } from '../../core/config.ts';
 import type { Log } from '../../core/log.ts';
+import type { MembershipListener } from '../../core/membership.ts';
 import type { Peer, Pool } from '../../core/peer.ts';
 import { upstreamPath, type Route } from '../../core/routing/route-table.ts';
 import { upstreamServerName } from '../../core/server-name.ts';
@@ -38,7 +39,7 @@ export interface PoolTls {
  * request/response objects used directly (through Hono's `HttpBindings`), so no Web
  * Request/Response is built per request and bodies stream in both directions with backpressure.
  */
-export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
+export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime, MembershipListener {
   readonly #dispatchers = new Map<Peer, UndiciPool>();
   /** What requests to a peer go through: its pool, wrapped for TLS peers. */
   readonly #targets = new Map<Peer, Dispatcher>();
@@ -55,6 +56,8 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
   /** `limits.client_body_timeout`; the rest of each route's body limits is its own. */
   readonly #bodyStallMs: number;
   readonly #bodyLimits = new Map<Route, BodyLimits>();
+  readonly #pools = new Map<string, Pool>();
+  readonly #tlsByPool: ReadonlyMap<string, PoolTls>;
 
   /** `tlsByPool` holds the TLS settings of every pool with `tls: true`. */
   constructor(pools: readonly Pool[], log: Log, limits: LimitsConfig, tlsByPool: ReadonlyMap<string, PoolTls> = new Map(), outliers = new OutlierDetection(log)) {
@@ -63,28 +66,50 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
     this.#bodyStallMs = limits.client_body_timeout;
     this.#requestLimits = { maxUriLength: limits.max_uri_length, maxHeaders: limits.max_headers };
     this.logPeers = log.isLevelEnabled('debug');
+    this.#tlsByPool = tlsByPool;
     for (const pool of pools) {
-      const tls = tlsByPool.get(pool.name);
-      if (pool.config.tls && tls === undefined) throw new Error(`pool ${pool.name}: TLS settings missing`);
-      for (const peer of pool.peers) {
-        const connect = { timeout: pool.config.connect_timeout, noDelay: true };
-        const dispatcher = new UndiciPool(`${tls ? 'https' : 'http'}://${peer.id}`, {
-          connect: tls ? tlsConnector(connect, tls, upstreamServerName(pool.config.host, peer.host)) : connect,
-          headersTimeout: pool.config.read_timeout,
-          bodyTimeout: pool.config.read_timeout,
-          // Used when the peer sends no `Keep-Alive: timeout=` hint; undici follows a hint instead.
-          keepAliveTimeout: pool.config.keepalive_timeout,
-          connections: pool.config.max_connections_per_peer,
-        });
-        this.#capacity.set(peer, pool.config.max_connections_per_peer + pool.config.max_queue_per_peer);
-        this.#dispatchers.set(peer, dispatcher);
-        // undici takes each request's server name from its Host and reconnects when it changes;
-        // a client's Host passed through must do neither, so every request carries the same one.
-        this.#targets.set(peer, tls
-          ? dispatcher.compose((dispatch) => (options, handler) => dispatch({ ...options, servername: peer.id } as typeof options, handler))
-          : dispatcher);
-      }
+      if (pool.config.tls && !tlsByPool.has(pool.name)) throw new Error(`pool ${pool.name}: TLS settings missing`);
+      this.#pools.set(pool.name, pool);
+      for (const peer of pool.peers) this.peerAdded(peer);
     }
+  }
+
+  /** A keep-alive undici pool for the peer, used from its first request on. */
+  peerAdded(peer: Peer): void {
+    const pool = this.#pools.get(peer.pool);
+    if (pool === undefined) return;
+    const tls = this.#tlsByPool.get(pool.name);
+    const connect = { timeout: pool.config.connect_timeout, noDelay: true };
+    const dispatcher = new UndiciPool(`${tls ? 'https' : 'http'}://${peer.id}`, {
+      connect: tls ? tlsConnector(connect, tls, upstreamServerName(pool.config.host, peer.host)) : connect,
+      headersTimeout: pool.config.read_timeout,
+      bodyTimeout: pool.config.read_timeout,
+      // Used when the peer sends no `Keep-Alive: timeout=` hint; undici follows a hint instead.
+      keepAliveTimeout: pool.config.keepalive_timeout,
+      connections: pool.config.max_connections_per_peer,
+    });
+    this.#capacity.set(peer, pool.config.max_connections_per_peer + pool.config.max_queue_per_peer);
+    this.#dispatchers.set(peer, dispatcher);
+    // undici takes each request's server name from its Host and reconnects when it changes;
+    // a client's Host passed through must do neither, so every request carries the same one.
+    this.#targets.set(peer, tls
+      ? dispatcher.compose((dispatch) => (options, handler) => dispatch({ ...options, servername: peer.id } as typeof options, handler))
+      : dispatcher);
+  }
+
+  /**
+   * A peer that left takes no new request (selection no longer offers it); the requests it has
+   * finish, and then its connections close. Its tunnels run on until they end.
+   */
+  peerRemoved(peer: Peer): void {
+    const dispatcher = this.#dispatchers.get(peer);
+    if (dispatcher === undefined) return;
+    // Without a capacity the peer has no room: a request holding it as a later candidate skips it.
+    this.#capacity.delete(peer);
+    void dispatcher.close().finally(() => {
+      this.#dispatchers.delete(peer);
+      this.#targets.delete(peer);
+    });
   }
 
   /** From now on every response asks its client to close the connection (graceful shutdown). */
@@ -107,7 +132,8 @@ export class UndiciForwarder implements Forwarder<NodeEnv>, ProxyRuntime {
    * tunnels are bounded by `limits.max_connections` instead.
    */
   hasRoom(peer: Peer): boolean {
-    return this.stats.inFlight(peer) - this.tunnels.count(peer) < this.#capacity.get(peer)!;
+    const capacity = this.#capacity.get(peer);
+    return capacity !== undefined && this.stats.inFlight(peer) - this.tunnels.count(peer) < capacity;
   }
 
   dispatcherFor(peer: Peer): Dispatcher {

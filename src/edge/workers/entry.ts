@@ -26,6 +26,17 @@ interface Edge {
 
 let edge: Edge | ConfigError | undefined;
 
+/** How long the first request after an idle spell waits for a fresh read before routing on the old copy. */
+const IDLE_READ_WAIT_MS = 100;
+
+function readWithin(reader: EdgeRedisReader, ctx: ExecutionContext, ms: number): Promise<unknown> {
+  const read = reader.read();
+  ctx.waitUntil(read);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([read, waited]).finally(() => clearTimeout(timer));
+}
+
 function build(env: WorkersBindings): Edge | ConfigError {
   const log = consoleLog(env.LOG_LEVEL);
   try {
@@ -58,8 +69,10 @@ export default {
     }
     const { reader } = edge;
     if (reader !== undefined) {
-      // Only an isolate that knows nothing yet waits for Redis; afterwards reads run in the background.
+      // Only an isolate that knows nothing yet waits for Redis; afterwards reads run in the
+      // background, except after an idle spell, when the first request waits a little for one.
       if (!reader.known) await reader.read();
+      else if (reader.idle()) await readWithin(reader, ctx, IDLE_READ_WAIT_MS);
       else if (reader.due()) ctx.waitUntil(reader.read());
     }
     return edge.app.fetch(request, env, ctx);

@@ -1,10 +1,14 @@
 import type { HealthStore } from '../../core/health-store.ts';
-import type { Peer, Pool } from '../../core/peer.ts';
+import { inRotation } from '../../core/health.ts';
+import type { Peer, PeerSource, Pool } from '../../core/peer.ts';
 import type { Route } from '../../core/routing/route-table.ts';
 
 /** One peer as an operator's table shows it. Times are ISO 8601; null where nothing is known yet. */
 export interface PeerStatus {
   readonly id: string;
+  /** Where the peer comes from (`config`, `redis`), and since when (ISO date). */
+  readonly source: PeerSource;
+  readonly addedAt: string;
   /**
    * `draining`: taken out of rotation by an operator, whatever its health; `ejected`: passing its
    * checks but out for failing real requests (`outlier_detection`).
@@ -65,10 +69,12 @@ export interface StatusSources {
 export function peerStatus(peer: Peer, sources: StatusSources): PeerStatus {
   const state = sources.store.state(peer);
   const drained = sources.store.isDrained(peer);
-  const healthy = state?.up !== false;
+  const healthy = inRotation(peer, state?.up);
   const ejected = sources.isEjected(peer);
   return {
     id: peer.id,
+    source: peer.source,
+    addedAt: new Date(peer.addedAt).toISOString(),
     state: drained ? 'draining' : !healthy ? 'down' : ejected ? 'ejected' : 'up',
     healthy,
     drained,
@@ -76,7 +82,7 @@ export function peerStatus(peer: Peer, sources: StatusSources): PeerStatus {
     since: state ? new Date(state.since).toISOString() : null,
     checkedAt: state ? new Date(state.checkedAt).toISOString() : null,
     latencyMs: state ? Math.round(state.latencyMs * 1000) / 1000 : null,
-    reason: state?.reason ?? null,
+    reason: state?.reason ?? (healthy ? null : 'not checked yet'),
     inFlight: sources.inFlight(peer),
     tunnels: sources.tunnelsOpen(peer),
     requests: sources.requestsServed(peer),
