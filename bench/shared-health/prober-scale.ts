@@ -6,16 +6,23 @@
  * redis-server (CPU 1, with this process). The achieved interval is read back from what the
  * prober wrote (each peer's successive `checkedAt`); the checks per second are counted at the
  * listeners; the prober's CPU time comes from /proc.
- * Usage: node bench/shared-health/prober-scale.ts [--peers 2000] [--seconds 15]
+ * With `--registered` the peers are not in the config: each registers itself (the code of
+ * `edgelb register`, one Redis connection per peer, in this process) into a pool with
+ * `discovery: redis`, and the prober follows the registrations too.
+ * Usage: node bench/shared-health/prober-scale.ts [--peers 2000] [--seconds 15] [--registered]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { Registrar } from '../../src/store/redis-registrar.ts';
 import { stopAllProcesses } from '../rig/processes.ts';
 import { percentile } from '../stats.ts';
 import { listener, portOf, startEdgelb, startRedisServer, writeConfig } from './rig.ts';
 
-const { values } = parseArgs({ options: { peers: { type: 'string', default: '2000' }, seconds: { type: 'string', default: '15' } } });
+const { values } = parseArgs({
+  options: { peers: { type: 'string', default: '2000' }, seconds: { type: 'string', default: '15' }, registered: { type: 'boolean', default: false } },
+});
+const quiet = { debug() {}, info() {}, warn() {}, error() {}, isLevelEnabled: () => false };
 const peerCount = Number(values.peers);
 const seconds = Number(values.seconds);
 
@@ -32,10 +39,17 @@ try {
   let counting = false;
   const servers = [];
   for (let i = 0; i < peerCount; i++) servers.push(await listener(0, () => counting && accepted++));
+  const addresses = servers.map((s) => `127.0.0.1:${portOf(s)}`);
+  const healthCheck = { interval: '1s', timeout: '1s' };
   const config = writeConfig('scale', {
     redis: redis.url,
-    upstreams: { web: { peers: servers.map((s) => `127.0.0.1:${portOf(s)}`), health_check: { interval: '1s', timeout: '1s' } } },
+    upstreams: { web: values.registered ? { discovery: 'redis', health_check: healthCheck } : { peers: addresses, health_check: healthCheck } },
   });
+  const registrars = !values.registered ? [] : servers.map((server) => new Registrar({
+    location: { host: '127.0.0.1', port: redis.port, db: 0, tls: false }, prefix: 'edgelb:', log: quiet,
+    registration: { pool: 'web', spec: { host: '127.0.0.1', port: portOf(server), weight: 1, backup: false }, ttlMs: 10_000, registeredAt: Date.now() },
+  }));
+  for (const registrar of registrars) registrar.start();
   const prober = startEdgelb('prober', ['probe', '-c', config], { cpus: '0', logLevel: 'warn' });
   const client = new Redis({ port: redis.port, host: '127.0.0.1' });
   // Let the first rounds settle (start-up, the first full write) before measuring.
@@ -76,8 +90,10 @@ try {
   const down = Object.values(view).filter((text) => !(JSON.parse(text) as { up: boolean }).up).length;
   client.disconnect();
   const round = (ms: number) => Math.round(ms * 10) / 10;
+  await Promise.all(registrars.map((registrar) => registrar.stop()));
   const result = {
     peers: peerCount,
+    registered: values.registered,
     seconds,
     checksPerSecond: Math.round(accepted / elapsed),
     intervalsMeasured: intervals.length,
