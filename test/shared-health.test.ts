@@ -257,6 +257,7 @@ describe('redis config and commands', () => {
       ['redis: redis://127.0.0.1:6379/99', /redis: database "99" must be a number from 0 to 15/],
       ['redis: redis://127.0.0.1:99999/0', /redis: "redis:\/\/127\.0\.0\.1:99999\/0" is not a URL/],
       ['redis_prefix: "two words"', /redis_prefix: letters, digits/],
+      ['redis_prefix: "fleet}{a:"', /redis_prefix: letters, digits/],
     ];
     for (const [line, expected] of cases) {
       const result = await runEdgelb(['-t', '-c', await writeConfig(`upstreams: { web: { peers: ["127.0.0.1:1"] } }\n${line}\n`)]);
@@ -266,6 +267,8 @@ describe('redis config and commands', () => {
     const good = await runEdgelb(['-t', '-c', await writeConfig(
       'upstreams: { web: { peers: ["127.0.0.1:1"] } }\nredis: rediss://:s3cret@redis.example:6380/2\nredis_prefix: "fleet-a:"\n')]);
     assert.equal(good.code, 0, good.stderr);
+    const tagged = await runEdgelb(['-t', '-c', await writeConfig('upstreams: { web: { peers: ["127.0.0.1:1"] } }\nredis_prefix: "{fleet-a}:"\n')]);
+    assert.equal(tagged.code, 0, tagged.stderr);
   });
 
   it('probe and status need redis, and say so; status reports an unreachable Redis', async () => {

@@ -42,13 +42,42 @@ const listenAddress = addressOf({ allowPortZero: true }).refine(
 
 /** Kept as written: each process parses it where it connects. */
 const redisUrl = z.string().superRefine((text, ctx) => void readWith(parseRedisUrl)(text, ctx));
+/** A master watched by Sentinels: edges, probers and sidecars follow it across failovers. */
+const redisSentinel = z.strictObject({
+  sentinels: z.array(address).min(1, 'needs at least one sentinel host:port'),
+  /** The name the Sentinels monitor it by (`sentinel monitor NAME ...`). */
+  master: z.string().min(1),
+  db: z.int().min(0).max(15).default(0),
+  username: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
+  sentinel_password: z.string().min(1).optional(),
+  /** TLS to the Sentinels and to the master. */
+  tls: z.boolean().default(false),
+});
+// Chosen by the input's type, so a problem names the key as written.
+const redis = z.unknown().transform((value, ctx) => {
+  const parsed = typeof value === 'string' ? redisUrl.safeParse(value)
+    : typeof value === 'object' && value !== null && !Array.isArray(value) ? redisSentinel.safeParse(value)
+    : undefined;
+  if (parsed === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'must be a redis:// URL or { sentinels, master }' });
+    return z.NEVER;
+  }
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue(issue as never);
+  return z.NEVER;
+});
 
 /** A Host header value: a name or IP, optionally with a port (no spaces or control characters). */
 const HOST_HEADER = /^(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 /** A request target for health checks: visible ASCII only, as it goes on the request line. */
 const REQUEST_PATH = /^\/[\x21-\x7e]*$/;
-/** A Redis key prefix: printable and short, as it starts every key and channel name. */
-const REDIS_PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
+/**
+ * A Redis key prefix: printable and short, as it starts every key and channel name. It may start
+ * with a hash tag (`{fleet}:`): on Redis Cluster every key of the fleet then lives in one slot,
+ * as the transactions and scripts that touch several of them need.
+ */
+const REDIS_PREFIX = /^(?=.{1,64}$)(?:\{[A-Za-z0-9_.:-]+\})?[A-Za-z0-9_.:-]*$/;
 
 const healthCheck = z
   .strictObject({
@@ -315,9 +344,9 @@ export const configSchema = z.strictObject({
   access_log: z.union([z.boolean(), z.string().min(1)]).default(true),
   admin: admin.optional(),
   /** The shared health store; absent: embedded mode (in-memory store, prober in this process). */
-  redis: redisUrl.optional(),
+  redis: redis.optional(),
   /** Prefix of every Redis key and channel, so several fleets can share one Redis. */
-  redis_prefix: z.string().regex(REDIS_PREFIX, 'letters, digits and "_.:-", 1-64 characters').default('edgelb:'),
+  redis_prefix: z.string().regex(REDIS_PREFIX, 'letters, digits and "_.:-", 1-64 characters, optionally starting with a {hash tag}').default('edgelb:'),
 })
   .superRefine((config, ctx) => {
     const names = new Map<string, number>();

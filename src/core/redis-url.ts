@@ -1,11 +1,62 @@
-/** What a `redis` config value names: where the shared health store is and how to reach it. */
-export interface RedisLocation {
+import { formatAddress, type Address } from './address.ts';
+
+/**
+ * What a `redis` config value names: where the shared health store is and how to reach it.
+ * Either one server (`host`, `port`), or a master that Sentinels watch and name (`sentinels`,
+ * `master`): after a failover, connections follow the Sentinels to the new master.
+ */
+export type RedisLocation = RedisServerLocation | RedisSentinelLocation;
+
+interface RedisAccess {
   readonly tls: boolean;
-  readonly host: string;
-  readonly port: number;
   readonly db: number;
   readonly username?: string;
   readonly password?: string;
+}
+
+export interface RedisServerLocation extends RedisAccess {
+  readonly host: string;
+  readonly port: number;
+  readonly sentinels?: undefined;
+}
+
+export interface RedisSentinelLocation extends RedisAccess {
+  readonly sentinels: readonly Address[];
+  readonly master: string;
+  /** The Sentinels' own password, when they have one (`requirepass` in sentinel.conf). */
+  readonly sentinelPassword?: string;
+}
+
+/** The `redis` key's object form, as the config schema has checked it. */
+export interface RedisSentinelConfig {
+  readonly sentinels: readonly Address[];
+  readonly master: string;
+  readonly db: number;
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+  readonly sentinel_password?: string | undefined;
+  readonly tls: boolean;
+}
+
+/** Where the `redis` key points, for every process that connects to it. */
+export function redisLocation(value: string | RedisSentinelConfig): RedisLocation | { error: string } {
+  if (typeof value === 'string') return parseRedisUrl(value);
+  return {
+    sentinels: value.sentinels,
+    master: value.master,
+    db: value.db,
+    tls: value.tls,
+    ...(value.username !== undefined ? { username: value.username } : {}),
+    ...(value.password !== undefined ? { password: value.password } : {}),
+    ...(value.sentinel_password !== undefined ? { sentinelPassword: value.sentinel_password } : {}),
+  };
+}
+
+/** The `redis` key for logs and status output, without its passwords. */
+export function describeRedis(value: string | RedisSentinelConfig | undefined): string {
+  if (value === undefined) return '';
+  if (typeof value === 'string') return redactRedisUrl(value);
+  return `sentinel master "${value.master}" via ${value.sentinels.map(formatAddress).join(', ')} db ${value.db}`;
 }
 
 const DEFAULT_PORT = 6379;
@@ -16,7 +67,7 @@ const MAX_DB = 15;
  * rather than left to the client so that a typo is a config error naming the key, not a
  * connection that retries forever.
  */
-export function parseRedisUrl(text: string): RedisLocation | { error: string } {
+export function parseRedisUrl(text: string): RedisServerLocation | { error: string } {
   let url: URL;
   try {
     url = new URL(text);

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Config } from '../core/config.ts';
-import { redactRedisUrl, type RedisLocation } from '../core/redis-url.ts';
+import { describeRedis, type RedisLocation } from '../core/redis-url.ts';
 import type { Log } from '../core/log.ts';
 import { Membership } from '../core/membership.ts';
 import { membershipLog } from '../core/membership-log.ts';
@@ -63,7 +63,7 @@ export async function runProber(
   if (registrations.wanted) registrations.start();
   await scheduler.start();
   log.info(
-    { prober: id, redis: redactRedisUrl(config.redis ?? ''), prefix: config.redis_prefix, peers: pools.reduce((n, pool) => n + pool.peers.length, 0) },
+    { prober: id, redis: describeRedis(config.redis), prefix: config.redis_prefix, peers: pools.reduce((n, pool) => n + pool.peers.length, 0) },
     'prober started',
   );
   return {

@@ -1,7 +1,7 @@
 import type { Config } from '../core/config.ts';
 import { describeError } from '../core/errors.ts';
 import { buildPools } from '../core/peer.ts';
-import { redactRedisUrl, type RedisLocation } from '../core/redis-url.ts';
+import { describeRedis, type RedisLocation } from '../core/redis-url.ts';
 import type { Redis } from 'ioredis';
 import { Membership } from '../core/membership.ts';
 import { buildHealthReport, type HealthReport } from '../core/shared-health/health-report.ts';
@@ -24,7 +24,7 @@ export async function runStatus(config: Config, location: RedisLocation, json: b
     process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : renderHealthReport(report));
     return 0;
   } catch (error) {
-    process.stderr.write(`edgelb: cannot read the health from ${redactRedisUrl(config.redis ?? '')}: ${describeError(error)}\n`);
+    process.stderr.write(`edgelb: cannot read the health from ${describeRedis(config.redis)}: ${describeError(error)}\n`);
     return 1;
   } finally {
     redis.disconnect();
@@ -40,7 +40,7 @@ export async function watchStatus(config: Config, location: RedisLocation): Prom
       try {
         return renderHealthReport(await readReport(config, redis));
       } catch (error) {
-        return `cannot read the health from ${redactRedisUrl(config.redis ?? '')}: ${describeError(error)}\n`;
+        return `cannot read the health from ${describeRedis(config.redis)}: ${describeError(error)}\n`;
       }
     });
   } finally {

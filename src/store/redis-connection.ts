@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisLocation } from '../core/redis-url.ts';
 
 /** Reconnect attempts back off to at most this, so edges and probers catch up soon after an outage. */
@@ -20,13 +20,10 @@ const COMMAND_TIMED_OUT = 'Command timed out';
  */
 export function openRedis(location: RedisLocation, name: string, options: { retry?: boolean } = {}): Redis {
   const redis = new Redis({
-    host: location.host,
-    port: location.port,
+    ...target(location),
     db: location.db,
     ...(location.username !== undefined ? { username: location.username } : {}),
     ...(location.password !== undefined ? { password: location.password } : {}),
-    // SNI carries host names only; for an IP the certificate is checked against the IP.
-    ...(location.tls ? { tls: isIP(location.host) ? {} : { servername: location.host } } : {}),
     connectionName: name,
     connectTimeout: CONNECT_TIMEOUT_MS,
     commandTimeout: COMMAND_TIMEOUT_MS,
@@ -40,6 +37,29 @@ export function openRedis(location: RedisLocation, name: string, options: { retr
   // would print each one.
   redis.on('error', () => {});
   return redis;
+}
+
+/** One server, or the master the Sentinels name now (asked again at every reconnect). */
+function target(location: RedisLocation): RedisOptions {
+  if (location.sentinels === undefined) {
+    // SNI carries host names only; for an IP the certificate is checked against the IP.
+    return {
+      host: location.host,
+      port: location.port,
+      ...(location.tls ? { tls: isIP(location.host) ? {} : { servername: location.host } } : {}),
+    };
+  }
+  return {
+    sentinels: location.sentinels.map(({ host, port }) => ({ host, port })),
+    name: location.master,
+    role: 'master',
+    ...(location.sentinelPassword !== undefined ? { sentinelPassword: location.sentinelPassword } : {}),
+    ...(location.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+    // Told of a failover by the Sentinels themselves, the connection moves at once instead of
+    // waiting to find the old master dead.
+    failoverDetector: true,
+    sentinelRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
+  };
 }
 
 /** After a failed command: a timeout means a hung connection, so drop it and connect again. */

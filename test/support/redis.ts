@@ -75,7 +75,8 @@ export async function startRedis(options: { tls?: boolean; password?: string; po
   };
 }
 
-async function spawnRedis(port: number, extra: string[]): Promise<ChildProcess> {
+/** A redis-server child on `port` (0: `extra` names the port), once it accepts connections; killed when the test process exits. */
+export async function spawnRedis(port: number, extra: string[]): Promise<ChildProcess> {
   const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -35,6 +35,9 @@ export function configFromBindings(env: WorkersBindings): WorkersConfig {
   const unsupported = unsupportedOnWorkers(config);
   if (unsupported.length > 0) throw new ConfigError(unsupported, 'EDGELB_CONFIG');
   if (config.redis === undefined) return { config };
+  if (typeof config.redis !== 'string') {
+    throw new ConfigError(['redis: the Sentinel form is not available on Workers (give the redis:// URL of a Redis the Worker can reach)'], 'EDGELB_CONFIG');
+  }
   const parsed = parseRedisUrl(config.redis);
   // The schema has checked the URL already.
   if ('error' in parsed) throw new ConfigError([`redis: ${parsed.error}`], 'EDGELB_CONFIG');
