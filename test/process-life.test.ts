@@ -139,6 +139,36 @@ describe('graceful upgrade (-u and SIGQUIT)', () => {
     assert.equal(await within('the new process to stop', next.exited), 0);
   });
 
+  it('hands over what operators did: drained peers stay drained and added peers stay in the new process', async () => {
+    const [a, b, c] = await Promise.all([startUpstream('a'), startUpstream('b'), startUpstream('c')]);
+    const files = setup({ admin: { listen: '127.0.0.1:0' }, upstreams: { web: { peers: [a.address, b.address], health_check: { interval: '300ms' } } } });
+    const old = spawnEdgelb(['-c', files.configFile]);
+    const { url } = await serving(old);
+    const admin = `http://${String(old.logs.find((l) => l.msg === 'edgelb is serving')?.admin)}`;
+    const post = (path: string, body?: unknown) => request(`${admin}${path}`, {
+      method: 'POST', dispatcher: client, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
+    assert.equal((await post(`/pools/web/peers/${b.address}/drain`)).statusCode, 200);
+    assert.equal((await post('/pools/web/peers', { addr: c.address })).statusCode, 201);
+    const { next } = await upgrade(old, files);
+    const status = await (await request(`${admin}/status`, { dispatcher: client })).body.json() as { pools: Array<{ peers: Array<{ id: string; source: string; drained: boolean }> }> };
+    assert.deepEqual(status.pools[0]!.peers.map((p) => [p.id, p.source, p.drained]), [
+      [a.address, 'config', false], [b.address, 'config', true], [c.address, 'admin', false],
+    ]);
+    const answered = await waitFor('the new process to serve a and c, not b', async () => {
+      const names = new Set<string>();
+      for (let i = 0; i < 6; i++) {
+        const res = await request(url, { dispatcher: client });
+        names.add(String(res.headers['x-upstream']));
+        await res.body.text();
+      }
+      return names.size === 2 && names;
+    });
+    assert.deepEqual([...answered].sort(), ['a', 'c']);
+    next.process.kill('SIGTERM');
+    assert.equal(await within('the new process to stop', next.exited), 0);
+  });
+
   it('keeps WebSocket tunnels open on the old process through an upgrade; new ones go to the new process', async () => {
     const upstream = await startWsUpstream('ws-upgrade');
     const files = setup({ grace_period_seconds: 30, upstreams: { web: { peers: [upstream.address] } } });

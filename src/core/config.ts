@@ -2,6 +2,7 @@ import { parseHashKey, type HashKey } from './selection/hash-key.ts';
 import { z } from 'zod';
 import { isLoopback, parseAddress, type Address } from './address.ts';
 import { MAX_DURATION_MS, parseDuration } from './duration.ts';
+import type { PeerSpec } from './peer.ts';
 import { parseRedisUrl } from './redis-url.ts';
 import { parseSize } from './size.ts';
 
@@ -114,8 +115,40 @@ const peer = z.unknown().transform((value, ctx) => {
   return z.NEVER;
 });
 
-/** A key the design names but this version does not implement: refused by name, never ignored. */
-const notBuilt = z.unknown().refine(() => false, 'not available in this version').optional();
+/** What `discovery: { dns }` looks up: a name's A/AAAA records with a port, or (`srv:NAME`) its SRV records. */
+export type DnsName = { readonly kind: 'address'; readonly name: string; readonly port: number } | { readonly kind: 'srv'; readonly name: string };
+
+const DNS_NAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_.])?$/;
+const dnsName = z.string().transform(readWith((text: string): DnsName | { error: string } => {
+  if (text.startsWith('srv:')) {
+    const name = text.slice(4);
+    return DNS_NAME.test(name) ? { kind: 'srv', name } : { error: `"${name}" is not a DNS name` };
+  }
+  const address = parseAddress(text);
+  if ('error' in address) return { error: `${address.error}; or srv:NAME for SRV records` };
+  if (!DNS_NAME.test(address.host) || /^[\d.]+$/.test(address.host)) return { error: `"${address.host}" is not a DNS name (an address goes in peers)` };
+  return { kind: 'address', name: address.host, port: address.port };
+}));
+const dnsDiscovery = z.strictObject({
+  dns: dnsName,
+  /** How often the name is looked up again. */
+  interval: duration.default(5_000),
+  /** Name servers to ask instead of the system's resolver (which also reads /etc/hosts). */
+  nameservers: z.array(address).min(1, 'needs at least one host:port').optional(),
+}).refine((d) => d.interval > 0, { message: 'must be greater than 0', path: ['interval'] });
+// Chosen by the input's type, so a problem names the key as written.
+const discovery = z.unknown().transform((value, ctx) => {
+  if (value === 'redis') return 'redis' as const;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    ctx.addIssue({ code: 'custom', message: 'must be redis or { dns: NAME:PORT, interval }' });
+    return z.NEVER;
+  }
+  const parsed = dnsDiscovery.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue(issue as never);
+  return z.NEVER;
+});
+
 
 /** Runs the pool's peer count check even when other keys of the pool are wrong. */
 function hasPeers(payload: { value: unknown }): boolean {
@@ -139,14 +172,12 @@ const outlierDetection = z.strictObject({
 
 const SELECTIONS = ['round_robin', 'least_request', 'ewma', 'random', 'consistent_hash'] as const;
 type Selection = (typeof SELECTIONS)[number];
-const NOT_BUILT_SELECTIONS = new Set<string>();
 
 const pool = z.strictObject({
   /** May be empty when `discovery` brings the peers. */
   peers: z.array(peer).default([]),
   selection: z.string().superRefine((name, ctx) => {
-    if (NOT_BUILT_SELECTIONS.has(name)) ctx.addIssue({ code: 'custom', message: `"${name}" is not available in this version` });
-    else if (!(SELECTIONS as readonly string[]).includes(name)) ctx.addIssue({ code: 'custom', message: `must be one of ${SELECTIONS.join(', ')}` });
+    if (!(SELECTIONS as readonly string[]).includes(name)) ctx.addIssue({ code: 'custom', message: `must be one of ${SELECTIONS.join(', ')}` });
   }).transform((name) => name as Selection).default('round_robin'),
   outlier_detection: outlierDetection.optional(),
   /** With no peer up: `fail` answers 503; `panic` sends requests to every configured peer. */
@@ -168,8 +199,8 @@ const pool = z.strictObject({
    */
   retry_on: z.array(z.union([z.enum(['connect_failure', 'timeout']), z.int().min(500, 'a status from 500 to 599').max(599, 'a status from 500 to 599')]))
     .default(['connect_failure']),
-  /** `redis`: also the peers that `edgelb register` announces in Redis. */
-  discovery: z.union([z.literal('redis'), z.strictObject({ dns: z.unknown() }).refine(() => false, 'not available in this version')], 'must be redis').optional(),
+  /** `redis`: also the peers `edgelb register` announces; `{ dns }`: also those a DNS name answers with. */
+  discovery: discovery.optional(),
   /** Host header (and, with TLS, SNI) sent upstream; absent: the client's Host passes through. */
   host: z.string().regex(HOST_HEADER, 'must be a host name or IP, optionally with :port').optional(),
   /** Connect to the peers over TLS, with SNI = `host` (or the peer's name) and verification. */
@@ -372,6 +403,15 @@ export const configSchema = z.strictObject({
   });
 
 export type Config = z.output<typeof configSchema>;
+
+/** A peer given at run time (the admin API), checked as a `peers` entry of the config is. */
+export function parsePeerSpec(value: unknown): PeerSpec | { error: string } {
+  const result = peer.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const at = issue.path.map(String).join('.');
+  return { error: at ? `${at}: ${issue.message}` : issue.message };
+}
 export type PoolConfig = Config['upstreams'][string];
 export type ListenerConfig = Config['listen'][number];
 export type LimitsConfig = Config['limits'];

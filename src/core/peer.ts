@@ -1,8 +1,11 @@
 import { formatAddress, type Address } from './address.ts';
 import type { PoolConfig } from './config.ts';
 
-/** Where a peer comes from: the config file, a registration in Redis (`edgelb register`). */
-export type PeerSource = 'config' | 'redis';
+/**
+ * Where a peer comes from: the config file, a registration in Redis (`edgelb register`), a DNS
+ * answer (`discovery: { dns }`), or the admin API (`edgelb peers add`).
+ */
+export type PeerSource = 'config' | 'redis' | 'dns' | 'admin';
 
 /** An upstream server of a pool. `id` (`host:port`) names it in logs, stores and metrics. */
 export interface Peer extends Address {

@@ -7,6 +7,7 @@ import { membershipLog } from '../core/membership-log.ts';
 import { buildPools, type Peer } from '../core/peer.ts';
 import type { PeerState } from '../core/health.ts';
 import { MemoryHealthStore } from '../store/memory.ts';
+import { DnsDiscovery } from '../store/dns-discovery.ts';
 import { RegistrationWatch } from '../store/redis-registration-watch.ts';
 import { RedisWriter } from '../store/redis-writer.ts';
 import { probeLogEvents } from './probe-log.ts';
@@ -59,8 +60,10 @@ export async function runProber(
   membership.listen(scheduler);
   membership.listen(writer);
   const registrations = new RegistrationWatch(membership, location, config.redis_prefix, log);
+  const dns = new DnsDiscovery(membership, log);
   writer.start();
   if (registrations.wanted) registrations.start();
+  if (dns.wanted) await dns.start();
   await scheduler.start();
   log.info(
     { prober: id, redis: describeRedis(config.redis), prefix: config.redis_prefix, peers: pools.reduce((n, pool) => n + pool.peers.length, 0) },
@@ -70,6 +73,7 @@ export async function runProber(
     id,
     async stop() {
       if (registrations.wanted) registrations.stop();
+      dns.stop();
       scheduler.stop();
       await writer.stop();
     },

@@ -78,6 +78,7 @@ export class ProbeScheduler implements MembershipListener {
   }
 
   #begin(peer: Peer, pool: Pool): Promise<void> {
+    if (this.#schedules.has(peer)) return Promise.resolve();
     const settings = pool.config.health_check;
     let check = this.#checks.get(pool);
     if (check === undefined) this.#checks.set(pool, (check = createCheck(pool, this.#tlsByPool.get(pool.name))));

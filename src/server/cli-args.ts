@@ -2,7 +2,9 @@ import { parseArgs } from 'node:util';
 
 export interface CliOptions {
   /** `run` the load balancer, `probe` (the standalone prober), `status` (the shared health), or take a peer out of rotation and back. */
-  readonly command: 'run' | 'probe' | 'status' | 'drain' | 'undrain' | 'register';
+  readonly command: 'run' | 'probe' | 'status' | 'drain' | 'undrain' | 'register' | 'peers';
+  /** peers: `add` or `remove` (then `pool` and `peer`). */
+  readonly action?: 'add' | 'remove';
   /** drain/undrain: which peer (`host:port` as configured) of which pool; register: `--pool`. */
   readonly pool?: string;
   readonly peer?: string;
@@ -24,7 +26,7 @@ export interface CliOptions {
   readonly id: string | undefined;
 }
 
-const COMMANDS: readonly string[] = ['probe', 'status', 'drain', 'undrain', 'register'] satisfies CliOptions['command'][];
+const COMMANDS: readonly string[] = ['probe', 'status', 'drain', 'undrain', 'register', 'peers'] satisfies CliOptions['command'][];
 
 export const HELP = `edgelb: an HTTP load balancer
 
@@ -39,6 +41,9 @@ Usage:
                                       a backend's sidecar: keep its peer registered in
                                       redis (a pool with discovery: redis); SIGTERM
                                       deregisters it (edges drain it, then drop it)
+  edgelb peers add|remove POOL HOST:PORT [--weight N] [-c FILE]
+                                      change a pool's peers in the running balancer
+                                      (embedded mode); remove lets in-flight requests finish
   edgelb drain POOL PEER [-c FILE]    take a peer out of rotation (in-flight requests finish)
   edgelb undrain POOL PEER [-c FILE]  put it back
                                       (through the admin listener of FILE; without -c,
@@ -57,7 +62,7 @@ Options:
   --watch           status: redraw the table every second (Ctrl-C ends it)
   --id NAME         probe: this prober's name in redis (default: host-pid)
   --pool, --addr    register: the pool and the peer's HOST:PORT
-  --weight N        register: the peer's weight (default 1)
+  --weight N        register, peers add: the peer's weight (default 1)
   --ttl DURATION    register: how long the registration outlives its last renewal
                     (default 10s; renewed every third of it)
 
@@ -99,19 +104,25 @@ export function parseCli(argv: readonly string[]): CliOptions {
   if (peerCommand !== undefined && operands.length !== 2) {
     throw new Error(`${peerCommand} needs a pool and a peer: edgelb ${peerCommand} POOL HOST:PORT`);
   }
-  if (peerCommand === undefined && operands.length > 0) throw new Error(`unexpected argument "${operands[0]}"`);
+  const action = command === 'peers' ? operands.shift() : undefined;
+  if (command === 'peers' && ((action !== 'add' && action !== 'remove') || operands.length !== 2)) {
+    throw new Error('peers needs add or remove, a pool and a peer: edgelb peers add|remove POOL HOST:PORT');
+  }
+  if (peerCommand === undefined && command !== 'peers' && operands.length > 0) throw new Error(`unexpected argument "${operands[0]}"`);
   if (values.json && command !== 'status') throw new Error('--json goes with "status"');
   if (values.watch && command !== 'status') throw new Error('--watch goes with "status"');
   if (values.watch && values.json) throw new Error('--watch draws the table; --json prints once');
   if (values.id !== undefined && command !== 'probe') throw new Error('--id goes with "probe"');
-  for (const flag of ['pool', 'addr', 'weight', 'ttl'] as const) {
+  for (const flag of ['pool', 'addr', 'ttl'] as const) {
     if (values[flag] !== undefined && command !== 'register') throw new Error(`--${flag} goes with "register"`);
   }
+  if (values.weight !== undefined && command !== 'register' && action !== 'add') throw new Error('--weight goes with "register" and "peers add"');
   if (command === 'register' && (values.pool === undefined || values.addr === undefined)) {
     throw new Error('register needs --pool POOL and --addr HOST:PORT');
   }
   return {
     command: (command ?? 'run') as CliOptions['command'],
+    ...(action !== undefined ? { action: action as 'add' | 'remove' } : {}),
     pool: values.pool ?? operands[0],
     addr: values.addr,
     weight: values.weight,

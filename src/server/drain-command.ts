@@ -1,11 +1,6 @@
-import type { Address } from '../core/address.ts';
-import { ConfigError, describeError } from '../core/errors.ts';
+import { describeError } from '../core/errors.ts';
 import type { CliOptions } from './cli-args.ts';
-import { adminEndpoint } from './admin-client.ts';
-import { loadConfigFile } from './config-file.ts';
-
-/** Where `edgelb drain` looks without a config file: the documented admin address. */
-const DEFAULT_ADMIN: Address = { host: '127.0.0.1', port: 9900 };
+import { adminEndpoint, adminOf } from './admin-client.ts';
 
 /**
  * `edgelb drain|undrain POOL PEER [-c FILE]`: asks the running balancer, through its admin
@@ -13,18 +8,8 @@ const DEFAULT_ADMIN: Address = { host: '127.0.0.1', port: 9900 };
  * Exit codes: 0 done, 1 the balancer could not be reached or refused.
  */
 export async function runDrainCommand(options: CliOptions & { command: 'drain' | 'undrain'; pool: string; peer: string }): Promise<number> {
-  let admin: { listen: Address; token?: string | undefined } = { listen: DEFAULT_ADMIN };
-  if (options.conf !== undefined) {
-    try {
-      const config = await loadConfigFile(options.conf);
-      if (config.admin === undefined) {
-        return fail(`${options.conf} has no admin listener to drain through; add e.g. "admin: { listen: 127.0.0.1:9900 }"`);
-      }
-      admin = config.admin;
-    } catch (error) {
-      return fail(error instanceof ConfigError ? error.message : String(describeError(error)));
-    }
-  }
+  const admin = await adminOf(options.conf, 'drain through');
+  if ('error' in admin) return fail(admin.error);
   const { base, headers } = adminEndpoint(admin);
   const path = `/pools/${encodeURIComponent(options.pool)}/peers/${encodeURIComponent(options.peer)}/${options.command}`;
   let response: Response;
@@ -47,7 +32,7 @@ export async function runDrainCommand(options: CliOptions & { command: 'drain' |
   return 0;
 }
 
-function fail(message: string): number {
+export function fail(message: string): number {
   process.stderr.write(`edgelb: ${message}\n`);
   return 1;
 }

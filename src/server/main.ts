@@ -31,6 +31,10 @@ async function main(argv: readonly string[]): Promise<number> {
   if (options.command === 'drain' || options.command === 'undrain') {
     return runDrainCommand({ ...options, command: options.command, pool: options.pool!, peer: options.peer! });
   }
+  if (options.command === 'peers') {
+    const { runPeersCommand } = await import('./peers-command.ts');
+    return runPeersCommand({ ...options, action: options.action!, pool: options.pool!, peer: options.peer! });
+  }
   if (options.conf === undefined) {
     process.stderr.write(`edgelb: no config file; pass -c FILE (examples/demo.yaml is one)\n`);
     return 2;

@@ -11,10 +11,21 @@ import { AccessLog } from './access-log.ts';
 import { accessLogTarget } from './daemon-access-log.ts';
 import type { AdminServer } from './admin/admin-server.ts';
 import type { StatusSources } from './admin/status.ts';
+import type { Membership } from '../core/membership.ts';
 import type { Metrics } from './metrics.ts';
 
 /** Makes the Observability of one health store; see `Observability.prepare`. */
 export type ObservabilityFactory = (store: HealthStore) => Observability;
+
+/** What the admin listener is given besides the edge's parts. */
+export interface AdminLinks {
+  /** The admin socket when the primary holds it. */
+  readonly fd?: number | undefined;
+  /** Tells the other workers (through the primary) of a drain made here. */
+  readonly onDrain?: ((peer: Peer, drained: boolean) => void) | undefined;
+  /** Embedded mode: where `POST /pools/P/peers` adds peers, and whom it tells. Absent: the endpoints say why not. */
+  readonly peers?: { readonly membership: Membership; readonly announce?: ((peer: Peer, joined: boolean) => void) | undefined } | undefined;
+}
 
 /**
  * What operators see of a running balancer: the access log, the metrics, and the admin
@@ -65,7 +76,8 @@ export class Observability {
   }
 
   /** Starts the admin listener, if configured (on `fd` when the primary holds its socket); resolves with its address. */
-  async serve(routes: RouteTable, forwarder: UndiciForwarder, listeners: NodeListeners, fd?: number, onDrain?: (peer: Peer, drained: boolean) => void): Promise<string | undefined> {
+  async serve(routes: RouteTable, forwarder: UndiciForwarder, listeners: NodeListeners, links: AdminLinks): Promise<string | undefined> {
+    const { fd, onDrain, peers } = links;
     this.#forwarder = forwarder;
     this.#listeners = listeners;
     const settings = this.#config.admin;
@@ -89,6 +101,19 @@ export class Observability {
       registry: metrics.registry,
       status: () => statusReport(routes.routes, this.#pools, sources),
       peerStatus: (peer) => peerStatus(peer, sources),
+      peers: peers === undefined ? undefined : {
+        add: (pool, spec) => {
+          const peer = peers.membership.add(pool, spec, 'admin');
+          if (peer !== undefined) peers.announce?.(peer, true);
+          return peer;
+        },
+        remove: (peer) => {
+          const inFlight = this.#inFlight(peer);
+          if (peers.membership.remove(peer.pool, peer.id, 'admin') === undefined) return undefined;
+          peers.announce?.(peer, false);
+          return inFlight;
+        },
+      },
       setDrained: (peer, drained) => {
         if (drained !== this.#store.isDrained(peer)) {
           this.#log.info({ pool: peer.pool, peer: peer.id, inFlight: this.#inFlight(peer) }, drained ? 'peer drained' : 'peer undrained');

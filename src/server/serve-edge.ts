@@ -8,12 +8,13 @@ import { Membership } from '../core/membership.ts';
 import { membershipLog } from '../core/membership-log.ts';
 import { buildPools, findPeer, type Pool } from '../core/peer.ts';
 import { OutlierDetection } from '../edge/outlier-detection.ts';
-import type { DrainEntry, EjectionEntry } from './process/messages.ts';
+import { peerEntry, type DrainEntry, type EjectionEntry, type PeerEntry } from './process/messages.ts';
 import { buildRoutes } from '../core/routing/build-routes.ts';
 import { createBalancer } from '../edge/balancer.ts';
 import { UndiciForwarder } from '../edge/node/undici-forwarder.ts';
 import { NodeListeners } from '../edge/node/listeners.ts';
 import type { ProbeEvents } from '../prober/scheduler.ts';
+import { DnsDiscovery } from '../store/dns-discovery.ts';
 import { startHealth } from './health-source.ts';
 import { Observability } from './observability.ts';
 import type { HealthMirror } from './process/health-relay.ts';
@@ -46,6 +47,8 @@ export interface FromPrimary {
   readonly listenFds: readonly number[];
   /** The admin listener's socket, when `admin` is configured. */
   readonly adminFd?: number | undefined;
+  /** The pools' peers as the primary sends them (embedded mode: it decides who joins and leaves). */
+  readonly membership?: Membership;
   /** Embedded mode: the primary's health verdicts, mirrored. Absent with `redis`: the worker follows Redis itself. */
   readonly mirror?: HealthMirror | undefined;
   /** Configuration reloads so far (a reload starts new workers; the count carries over). */
@@ -54,6 +57,8 @@ export interface FromPrimary {
   readonly announceEjection?: (entry: EjectionEntry) => void;
   /** Embedded mode: the drains the primary holds, and how to tell it of a new one. */
   readonly drains?: { readonly held: readonly DrainEntry[]; announce(entry: DrainEntry): void } | undefined;
+  /** Embedded mode: how to tell the primary of a peer added or removed through the admin API. */
+  readonly peers?: { announce(entry: PeerEntry, joined: boolean): void } | undefined;
 }
 
 /**
@@ -63,8 +68,8 @@ export interface FromPrimary {
  * so the first request already sees it.
  */
 export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPrimary): Promise<RunningEdge> {
-  const pools = fromPrimary.mirror?.pools ?? buildPools(config.upstreams);
-  const membership = new Membership(pools);
+  const membership = fromPrimary.membership ?? new Membership(buildPools(config.upstreams));
+  const pools = membership.pools;
   membership.listen(membershipLog(log));
   const upstreamTls = upstreamTlsByPool(pools);
   const routes = buildRoutes(config.routes, pools, config.limits.max_body_size);
@@ -74,6 +79,9 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
     observability = observabilityFor(store);
     return { onCheck: (peer, state) => observability.healthChecked(peer, state.latencyMs) };
   };
+  // With redis every worker looks DNS names up itself; in embedded mode the primary does, and sends the peers.
+  const dns = fromPrimary.mirror === undefined ? new DnsDiscovery(membership, log) : undefined;
+  if (dns?.wanted) await dns.start();
   const health = fromPrimary.mirror !== undefined ? fromPrimary.mirror.source(watch) : await startHealth(config, membership, log, upstreamTls, watch);
   const store = health.store;
   const applyDrain = (entry: DrainEntry) => {
@@ -96,11 +104,21 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
       log, clientIdleTimeoutMs: clientIdleTimeout(pools), limits: config.limits, listenFds: fromPrimary.listenFds,
     });
     const announceDrain = fromPrimary.drains?.announce;
-    admin = await observability.serve(routes, forwarder, listeners, fromPrimary.adminFd, announceDrain === undefined ? undefined : (peer, drained) => announceDrain({ pool: peer.pool, peer: peer.id, drained })).catch(async (error: unknown) => {
+    const announcePeer = fromPrimary.peers?.announce;
+    admin = await observability.serve(routes, forwarder, listeners, {
+      fd: fromPrimary.adminFd,
+      onDrain: announceDrain === undefined ? undefined : (peer, drained) => announceDrain({ pool: peer.pool, peer: peer.id, drained }),
+      // Peers are added here in embedded mode only: with redis, `edgelb register` adds them.
+      peers: config.redis !== undefined ? undefined : {
+        membership,
+        announce: announcePeer === undefined ? undefined : (peer, joined) => announcePeer(peerEntry(peer), joined),
+      },
+    }).catch(async (error: unknown) => {
       await listeners.close(0);
       throw new Error(`admin.listen: ${describeError(error)}`);
     });
   } catch (error) {
+    dns?.stop();
     await health.stop();
     await forwarder.close();
     await observability.close();
@@ -117,6 +135,7 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
   return {
     async stop() {
       await observability.closeAdmin();
+      dns?.stop();
       await health.stop();
       forwarder.drain();
       const closing = listeners.close(config.grace_period_seconds * 1000);

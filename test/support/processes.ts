@@ -42,9 +42,9 @@ export interface Upstream {
   stats(): Promise<{ abandoned: number; slowPending: number; downloadBytesSent: number; connections: number; peakConnections: number; requests: number }>;
 }
 
-/** Starts the echo upstream as its own process; `port` 0 picks a free one. */
-export function startUpstream(name: string, port = 0): Promise<Upstream> {
-  return startFixture('echo-upstream.ts', name, port);
+/** Starts the echo upstream as its own process; `port` 0 picks a free one; `host` is its loopback address. */
+export function startUpstream(name: string, port = 0, host = '127.0.0.1'): Promise<Upstream> {
+  return startFixture('echo-upstream.ts', name, port, host);
 }
 
 /** Starts the WebSocket upstream (test/fixtures/ws-upstream.ts); its `stats` are its tunnel counts. */
@@ -52,8 +52,9 @@ export function startWsUpstream(name: string, port = 0): Promise<Omit<Upstream, 
   return startFixture('ws-upstream.ts', name, port) as never;
 }
 
-async function startFixture(fixture: string, name: string, port: number): Promise<Upstream> {
-  const child = track(spawn(process.execPath, [join(root, 'test/fixtures', fixture), '--name', name, '--port', String(port)], {
+async function startFixture(fixture: string, name: string, port: number, host = '127.0.0.1'): Promise<Upstream> {
+  const hostArgs = host === '127.0.0.1' ? [] : ['--host', host];
+  const child = track(spawn(process.execPath, [join(root, 'test/fixtures', fixture), '--name', name, '--port', String(port), ...hostArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   }));
   const line = await new Promise<string>((resolve, reject) => {
@@ -64,11 +65,11 @@ async function startFixture(fixture: string, name: string, port: number): Promis
   return {
     name,
     port: bound,
-    address: `127.0.0.1:${bound}`,
+    address: `${host}:${bound}`,
     process: child,
     kill: (signal = 'SIGKILL') => stop(child, signal),
-    stats: async () => (await fetch(`http://127.0.0.1:${bound}/stats`)).json() as never,
-    behave: async (status, delayMs = 0) => void await (await fetch(`http://127.0.0.1:${bound}/behave?status=${status}&delay=${delayMs}`)).text(),
+    stats: async () => (await fetch(`http://${host}:${bound}/stats`)).json() as never,
+    behave: async (status, delayMs = 0) => void await (await fetch(`http://${host}:${bound}/behave?status=${status}&delay=${delayMs}`)).text(),
   };
 }
 

@@ -57,6 +57,7 @@ function unsupportedOnWorkers(config: Config): string[] {
   const problems: string[] = [];
   for (const [name, pool] of Object.entries(config.upstreams)) {
     if (pool.ca_file !== undefined) problems.push(`upstreams.${name}.ca_file: not available on Workers (fetch() verifies peers against the runtime's trust store)`);
+    if (typeof pool.discovery === 'object') problems.push(`upstreams.${name}.discovery: DNS discovery is not available on Workers (register the peers in redis instead)`);
     if (!pool.tls_verify) problems.push(`upstreams.${name}.tls_verify: not available on Workers (fetch() always verifies peers)`);
   }
   return problems;

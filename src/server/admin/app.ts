@@ -1,7 +1,9 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import type { Registry } from 'prom-client';
-import { findPeer, type Peer, type Pool } from '../../core/peer.ts';
+import { formatAddress } from '../../core/address.ts';
+import { parsePeerSpec } from '../../core/config.ts';
+import { findPeer, type Peer, type PeerSource, type PeerSpec, type Pool } from '../../core/peer.ts';
 import { DASHBOARD_PAGE } from './dashboard-page.ts';
 import { ownHostOnly, type AdminEnv } from './own-host.ts';
 import { sameOriginWrites } from './same-origin.ts';
@@ -18,7 +20,24 @@ export interface AdminOptions {
   status(): StatusReport;
   peerStatus(peer: Peer): PeerStatus;
   setDrained(peer: Peer, drained: boolean): void;
+  /**
+   * Embedded mode: adds a peer (undefined: it is there already), or removes one the API added
+   * (resolving with its requests in flight, which finish). Absent with `redis`.
+   */
+  readonly peers: {
+    add(pool: string, spec: PeerSpec): Peer | undefined;
+    remove(peer: Peer): number | undefined;
+  } | undefined;
 }
+
+const SOURCE_NAMES: Record<PeerSource, string> = {
+  config: 'the config file',
+  redis: 'a registration in redis',
+  dns: 'DNS discovery',
+  admin: 'the admin API',
+};
+
+const REGISTER_INSTEAD = 'with redis, peers join by registering (edgelb register); the admin API adds peers in embedded mode';
 
 /**
  * The admin API, on its own listener: Prometheus metrics, the status JSON, the dashboard page,
@@ -56,6 +75,29 @@ export function createAdminApp(options: AdminOptions): Hono<AdminEnv> {
       return c.json({ pool: peer.pool, ...options.peerStatus(peer) });
     });
   }
+  app.post('/pools/:pool/peers', async (c) => {
+    if (options.peers === undefined) return c.json({ error: REGISTER_INSTEAD }, 409);
+    const pool = options.pools.find((candidate) => candidate.name === c.req.param('pool'));
+    if (pool === undefined) return c.json({ error: `no pool "${c.req.param('pool')}"` }, 404);
+    const body: unknown = await c.req.json().catch(() => undefined);
+    if (body === undefined) return c.json({ error: 'the body must be JSON: { "addr": "host:port", "weight": 1, "backup": false }' }, 400);
+    const spec = parsePeerSpec(body);
+    if ('error' in spec) return c.json({ error: spec.error }, 400);
+    const id = formatAddress(spec);
+    const existing = pool.peers.find((candidate) => candidate.id === id);
+    if (existing !== undefined) return c.json({ error: `pool "${pool.name}" has ${id} already (from ${SOURCE_NAMES[existing.source]})` }, 409);
+    const peer = options.peers.add(pool.name, spec);
+    if (peer === undefined) return c.json({ error: `pool "${pool.name}" has ${id} already` }, 409);
+    return c.json({ pool: peer.pool, ...options.peerStatus(peer) }, 201);
+  });
+  app.delete('/pools/:pool/peers/:peer', (c) => {
+    if (options.peers === undefined) return c.json({ error: REGISTER_INSTEAD }, 409);
+    const peer = findPeer(options.pools, c.req.param('pool'), c.req.param('peer'));
+    if (peer === undefined) return c.json({ error: `no peer "${c.req.param('peer')}" in pool "${c.req.param('pool')}"` }, 404);
+    if (peer.source !== 'admin') return c.json({ error: `${peer.id} comes from ${SOURCE_NAMES[peer.source]}; only peers added here are removed here (drain it instead)` }, 409);
+    const inFlight = options.peers.remove(peer) ?? 0;
+    return c.json({ pool: peer.pool, id: peer.id, removed: true, inFlight });
+  });
   app.notFound((c) => c.json({ error: 'not found' }, 404));
   return app;
 }

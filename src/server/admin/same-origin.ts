@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 
-/** Methods that only read; every other one may change something (today: drain and undrain). */
+/** Methods that only read; every other one may change something (drain and undrain, adding and removing peers). */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**

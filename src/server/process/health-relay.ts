@@ -1,4 +1,5 @@
 import type { HealthStore } from '../../core/health-store.ts';
+import type { MembershipListener } from '../../core/membership.ts';
 import type { PeerState } from '../../core/health.ts';
 import type { Peer, Pool } from '../../core/peer.ts';
 import type { ProbeEvents } from '../../prober/scheduler.ts';
@@ -11,7 +12,7 @@ import type { HealthEntry } from './messages.ts';
  * check's verdict is passed on to the workers, which keep a mirror of it (their status and metrics
  * show the last check too, not only flips).
  */
-export class RelayedHealthStore implements HealthStore {
+export class RelayedHealthStore implements HealthStore, MembershipListener {
   readonly #store: MemoryHealthStore;
   readonly #relay: (entry: HealthEntry) => void;
 
@@ -22,6 +23,14 @@ export class RelayedHealthStore implements HealthStore {
 
   healthyPeers(pool: string): readonly Peer[] {
     return this.#store.healthyPeers(pool);
+  }
+
+  peerAdded(peer: Peer): void {
+    this.#store.peerAdded(peer);
+  }
+
+  peerRemoved(peer: Peer): void {
+    this.#store.peerRemoved(peer);
   }
 
   state(peer: Peer): PeerState | undefined {
@@ -52,7 +61,7 @@ export class RelayedHealthStore implements HealthStore {
 }
 
 /** A worker's side: a memory store kept current with the primary's verdicts. */
-export class HealthMirror {
+export class HealthMirror implements MembershipListener {
   readonly pools: readonly Pool[];
   readonly #store: MemoryHealthStore;
   /** Every check of every peer arrives here: found by key, not by scanning the pools. */
@@ -64,6 +73,17 @@ export class HealthMirror {
     this.#store = new MemoryHealthStore(pools);
     for (const pool of pools) for (const peer of pool.peers) this.#peers.set(entryKey(pool.name, peer.id), peer);
     for (const entry of initial) this.apply(entry);
+  }
+
+  peerAdded(peer: Peer): void {
+    this.#peers.set(entryKey(peer.pool, peer.id), peer);
+    this.#store.peerAdded(peer);
+  }
+
+  peerRemoved(peer: Peer): void {
+    const key = entryKey(peer.pool, peer.id);
+    if (this.#peers.get(key) === peer) this.#peers.delete(key);
+    this.#store.peerRemoved(peer);
   }
 
   apply(entry: HealthEntry): void {

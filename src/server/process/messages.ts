@@ -1,5 +1,6 @@
 import type { Config } from '../../core/config.ts';
 import type { PeerState } from '../../core/health.ts';
+import type { Peer, PeerSource, PeerSpec } from '../../core/peer.ts';
 
 /** One peer's health as the primary's prober decided it, sent to every worker. */
 export interface HealthEntry {
@@ -23,10 +24,34 @@ export interface DrainEntry {
   readonly drained: boolean;
 }
 
+/** A peer that joined (or left) a pool at run time: from DNS or the admin API, in embedded mode decided by the primary. */
+export interface PeerEntry {
+  readonly pool: string;
+  readonly spec: PeerSpec;
+  readonly source: PeerSource;
+  readonly addedAt: number;
+}
+
+export function peerEntry(peer: Peer): PeerEntry {
+  return { pool: peer.pool, spec: { host: peer.host, port: peer.port, weight: peer.weight, backup: peer.backup }, source: peer.source, addedAt: peer.addedAt };
+}
+
+/** What an embedded primary holds for its operators, handed to the new process of a graceful upgrade. */
+export interface HeldState {
+  readonly drains: readonly DrainEntry[];
+  readonly peers: readonly PeerEntry[];
+}
+
 /** Primary → worker. `start` comes first; listening sockets are the worker's fds from `LISTEN_FD_BASE`. */
 export type ToWorker =
   /** `reloads`: configuration reloads before this generation, for the metrics. */
-  | { readonly type: 'edgelb:start'; readonly config: Config; readonly health: readonly HealthEntry[]; readonly drained: readonly DrainEntry[]; readonly reloads: number }
+  | {
+    readonly type: 'edgelb:start'; readonly config: Config; readonly health: readonly HealthEntry[]; readonly drained: readonly DrainEntry[];
+    /** The peers that joined at run time, which the config does not name. */
+    readonly peers: readonly PeerEntry[];
+    readonly reloads: number;
+  }
+  | { readonly type: 'edgelb:peer'; readonly entry: PeerEntry; readonly joined: boolean }
   | { readonly type: 'edgelb:health'; readonly entry: HealthEntry }
   | { readonly type: 'edgelb:ejected'; readonly entry: EjectionEntry }
   | { readonly type: 'edgelb:drained'; readonly entry: DrainEntry }
@@ -37,7 +62,9 @@ export type FromWorker =
   | { readonly type: 'edgelb:serving' }
   | { readonly type: 'edgelb:start-failed'; readonly reason: string }
   | { readonly type: 'edgelb:ejected'; readonly entry: EjectionEntry }
-  | { readonly type: 'edgelb:drained'; readonly entry: DrainEntry };
+  | { readonly type: 'edgelb:drained'; readonly entry: DrainEntry }
+  /** A peer added or removed through this worker's admin listener. */
+  | { readonly type: 'edgelb:peer'; readonly entry: PeerEntry; readonly joined: boolean };
 
 /** A worker's fd 3 is its IPC channel; the listening sockets follow, in `listen` order. */
 export const LISTEN_FD_BASE = 4;

@@ -36,11 +36,13 @@ try {
   const configFile = process.argv[2]!;
   const config = await loadConfigFile(configFile);
   const takeOver = process.env.EDGELB_TAKE_OVER === '1';
-  const sockets = takeOver ? matchListenSockets(heldAddresses(config), await receiveListeners()) : bindHeldSockets(config);
+  const received = takeOver ? await receiveListeners() : undefined;
+  const sockets = received !== undefined ? matchListenSockets(heldAddresses(config), received.sockets) : bindHeldSockets(config);
   code = await runPrimary({
     config,
     configFile,
     sockets,
+    held: received?.held,
     log,
     pidFile: config.pid_file,
     onServing(listen) {

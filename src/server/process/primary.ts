@@ -5,6 +5,8 @@ import { describeError } from '../../core/errors.ts';
 import { flushLogs } from '../logger.ts';
 import { startGeneration, type Generation } from './generation.ts';
 import { HeldDrains } from './held-drains.ts';
+import { HeldPeers } from './held-peers.ts';
+import type { HeldState } from './messages.ts';
 import { handOverListeners } from './upgrade-hand-over.ts';
 import type { ListenSocket } from './listen-sockets.ts';
 import { removePidFileIfOurs, writePidFile } from './pid-file.ts';
@@ -17,6 +19,8 @@ export interface PrimaryOptions {
   readonly log: Logger;
   /** Written once serving (daemon mode, and a new build taking over), removed at exit if still ours. */
   readonly pidFile?: string | undefined;
+  /** What the process this one took over from held for its operators (graceful upgrade). */
+  readonly held?: HeldState | undefined;
   /** Called once the workers serve: the daemon launcher and the old build wait for this. */
   readonly onServing?: (listen: string[]) => void;
 }
@@ -30,9 +34,9 @@ export interface PrimaryOptions {
 export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const { configFile, sockets, log, pidFile } = options;
   let generation: Generation;
-  const drains = new HeldDrains();
+  const held = { drains: new HeldDrains(options.held?.drains), peers: new HeldPeers(options.held?.peers) };
   try {
-    generation = await startGeneration(options.config, sockets, log, drains);
+    generation = await startGeneration(options.config, sockets, log, held);
   } catch (error) {
     for (const socket of sockets) socket.close();
     throw error;
@@ -79,7 +83,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       log.info({ signal: 'SIGQUIT', upgradeSock: generation.config.upgrade_sock }, 'graceful upgrade: waiting for the new process');
       busy = busy.then(async () => {
         // A SIGTERM while waiting for the new process ends the wait: this becomes a plain shutdown.
-        if (await handOverListeners(sockets, generation.config.upgrade_sock, log, () => stopping)) {
+        if (await handOverListeners(sockets, generation.config.upgrade_sock, log, () => stopping, () => ({ drains: held.drains.entries(), peers: held.peers.entries() }))) {
           log.info({}, 'the new process serves on the listening sockets; draining');
           // Its copies keep the sockets open: closing ours only stops this process accepting.
           stopping = true;
@@ -97,7 +101,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
         if (next === undefined || stopping) return;
         try {
           const previous = generation;
-          generation = await startGeneration(next, sockets, log, drains, reloads + 1);
+          generation = await startGeneration(next, sockets, log, held, reloads + 1);
           reloads++;
           await previous.drain();
           log.info({ workers: generation.workers.pids(), pools: poolPeers(next) }, 'configuration reloaded');

@@ -1,4 +1,4 @@
-import { isMessage } from './messages.ts';
+import { isMessage, type HeldState } from './messages.ts';
 import type { Address } from '../../core/address.ts';
 import { adoptListenSocket, bindListenSockets, type ListenSocket } from './listen-sockets.ts';
 
@@ -8,17 +8,25 @@ interface ListenerMessage {
   readonly count: number;
 }
 
-/** The new side of a graceful upgrade: the listening sockets the old process sends, in its order. */
-export function receiveListeners(): Promise<ListenSocket[]> {
+/**
+ * The new side of a graceful upgrade: the listening sockets the old process sends, in its order,
+ * and what it held for its operators (sent first).
+ */
+export function receiveListeners(): Promise<{ sockets: ListenSocket[]; held: HeldState | undefined }> {
   return new Promise((resolve, reject) => {
     const received: ListenSocket[] = [];
+    let held: HeldState | undefined;
     const onMessage = (message: unknown, handle: unknown) => {
+      if (isMessage<HeldState & { type: 'edgelb:held' }>(message, 'edgelb:held')) {
+        held = { drains: message.drains, peers: message.peers };
+        return;
+      }
       if (!isMessage<ListenerMessage>(message, 'edgelb:listener') || handle === undefined) return;
       received[message.index] = adoptListenSocket(handle);
       if (received.filter(Boolean).length === message.count) {
         process.off('message', onMessage);
         process.off('disconnect', onDisconnect);
-        resolve(received);
+        resolve({ sockets: received, held });
       }
     };
     const onDisconnect = () => reject(new Error('the running instance went away before sending its listening sockets'));

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../core/config.ts';
 import { entryFile } from './entry-file.ts';
 import type { ListenSocket } from './listen-sockets.ts';
-import { isMessage, type FromWorker, type HealthEntry, type ToWorker } from './messages.ts';
+import { isMessage, type FromWorker, type HealthEntry, type PeerEntry, type ToWorker } from './messages.ts';
 import type { HeldDrains } from './held-drains.ts';
 import { RespawnBackoff } from './respawn-backoff.ts';
 import { workerExecArgv } from './worker-runtime.ts';
@@ -19,26 +19,34 @@ const KILL_MARGIN_MS = 2_000;
  * replaced, with a growing delay if it keeps dying; a reload starts a new generation and drains
  * this one.
  */
+export interface WorkerGroupOptions {
+  readonly config: Config;
+  readonly sockets: readonly ListenSocket[];
+  readonly log: Logger;
+  /** What a starting worker is told: the health decided so far, and the peers that joined at run time. */
+  health(): readonly HealthEntry[];
+  peers(): readonly PeerEntry[];
+  readonly drains: HeldDrains;
+  /** A peer added or removed through a worker's admin listener (embedded mode). */
+  peerChanged(entry: PeerEntry, joined: boolean): void;
+  /** Configuration reloads before this generation. */
+  readonly reloads: number;
+}
+
 export class WorkerGroup {
   readonly #config: Config;
   readonly #sockets: readonly ListenSocket[];
   readonly #log: Logger;
-  readonly #health: () => readonly HealthEntry[];
+  readonly #options: WorkerGroupOptions;
   readonly #workers = new Set<ChildProcess>();
   readonly #backoff = new RespawnBackoff();
   #draining = false;
 
-  readonly #reloads: number;
-
-  readonly #drains: HeldDrains;
-
-  constructor(config: Config, sockets: readonly ListenSocket[], log: Logger, health: () => readonly HealthEntry[], drains: HeldDrains, reloads = 0) {
-    this.#reloads = reloads;
-    this.#drains = drains;
-    this.#config = config;
-    this.#sockets = sockets;
-    this.#log = log;
-    this.#health = health;
+  constructor(options: WorkerGroupOptions) {
+    this.#options = options;
+    this.#config = options.config;
+    this.#sockets = options.sockets;
+    this.#log = options.log;
   }
 
   /** Starts every worker; resolves once all serve, rejects (stopping them) if one cannot. */
@@ -98,8 +106,10 @@ export class WorkerGroup {
           // Ejections are the edge's, not one worker's: the others take the peer out too.
           this.#toOthers(worker, { type: 'edgelb:ejected', entry: message.entry });
         } else if (isMessage<Extract<FromWorker, { type: 'edgelb:drained' }>>(message, 'edgelb:drained')) {
-          this.#drains.apply(message.entry);
+          this.#options.drains.apply(message.entry);
           this.#toOthers(worker, { type: 'edgelb:drained', entry: message.entry });
+        } else if (isMessage<Extract<FromWorker, { type: 'edgelb:peer' }>>(message, 'edgelb:peer')) {
+          this.#options.peerChanged(message.entry, message.joined);
         }
       });
       worker.once('exit', (code, signal) => {
@@ -120,7 +130,8 @@ export class WorkerGroup {
         );
       }, delayMs);
     });
-    worker.send({ type: 'edgelb:start', config: this.#config, health: this.#health(), drained: this.#drains.entries(), reloads: this.#reloads } satisfies ToWorker);
+    const { health, peers, drains, reloads } = this.#options;
+    worker.send({ type: 'edgelb:start', config: this.#config, health: health(), drained: drains.entries(), peers: peers(), reloads } satisfies ToWorker);
     return serving;
   }
 }

@@ -1,9 +1,11 @@
 import { describeError } from '../../core/errors.ts';
+import { formatAddress } from '../../core/address.ts';
+import { Membership } from '../../core/membership.ts';
 import { buildPools } from '../../core/peer.ts';
 import { createLogger, flushLogs } from '../logger.ts';
 import { serveEdge, type RunningEdge } from '../serve-edge.ts';
 import { HealthMirror } from './health-relay.ts';
-import { isMessage, LISTEN_FD_BASE, type DrainEntry, type EjectionEntry, type FromWorker, type ToWorker } from './messages.ts';
+import { isMessage, LISTEN_FD_BASE, type DrainEntry, type EjectionEntry, type FromWorker, type PeerEntry, type ToWorker } from './messages.ts';
 
 /**
  * A worker process: serves on the listening sockets its primary holds (inherited as fds) with
@@ -39,14 +41,26 @@ process.on('SIGTERM', () => void drainAndExit());
 // The primary is gone (killed): finish what is in flight rather than serve on unsupervised.
 process.on('disconnect', () => void drainAndExit());
 
+function applyPeer(membership: Membership, entry: PeerEntry, joined: boolean): void {
+  if (joined) membership.add(entry.pool, entry.spec, entry.source, entry.addedAt);
+  else membership.remove(entry.pool, formatAddress(entry.spec), entry.source);
+}
+
 const onMessage = async (message: unknown) => {
   if (isMessage<Extract<ToWorker, { type: 'edgelb:start' }>>(message, 'edgelb:start')) {
     const { config, health } = message;
-    // Embedded mode: the primary's prober decides and this worker mirrors; with redis the worker
-    // follows the shared health itself.
-    const mirror = config.redis === undefined ? new HealthMirror(buildPools(config.upstreams), health) : undefined;
+    const membership = new Membership(buildPools(config.upstreams));
+    // Embedded mode: the primary's prober decides and this worker mirrors, peers that joined at
+    // run time included; with redis the worker follows the shared health itself.
+    let mirror: HealthMirror | undefined;
+    if (config.redis === undefined) {
+      for (const entry of message.peers) membership.add(entry.pool, entry.spec, entry.source, entry.addedAt);
+      mirror = new HealthMirror(membership.pools, health);
+      membership.listen(mirror);
+    }
     process.on('message', (update: unknown) => {
       if (isMessage<Extract<ToWorker, { type: 'edgelb:health' }>>(update, 'edgelb:health')) mirror?.apply(update.entry);
+      else if (isMessage<Extract<ToWorker, { type: 'edgelb:peer' }>>(update, 'edgelb:peer')) applyPeer(membership, update.entry, update.joined);
       else if (isMessage<Extract<ToWorker, { type: 'edgelb:ejected' }>>(update, 'edgelb:ejected')) running?.adoptEjection(update.entry);
       else if (isMessage<Extract<ToWorker, { type: 'edgelb:drained' }>>(update, 'edgelb:drained')) running?.applyDrain(update.entry);
     });
@@ -56,7 +70,8 @@ const onMessage = async (message: unknown) => {
       const announceEjection = (entry: EjectionEntry) => send({ type: 'edgelb:ejected', entry });
       // With redis, drains are in Redis; in embedded mode the primary holds them across reloads.
       const drains = mirror === undefined ? undefined : { held: message.drained, announce: (entry: DrainEntry) => send({ type: 'edgelb:drained', entry }) };
-      running = await serveEdge(config, log, { listenFds, adminFd, mirror, reloads: message.reloads, announceEjection, drains });
+      const peers = mirror === undefined ? undefined : { announce: (entry: PeerEntry, joined: boolean) => send({ type: 'edgelb:peer', entry, joined }) };
+      running = await serveEdge(config, log, { listenFds, adminFd, membership, mirror, reloads: message.reloads, announceEjection, drains, peers });
     } catch (error) {
       send({ type: 'edgelb:start-failed', reason: describeError(error) ?? 'unknown error' });
       exit(1);
