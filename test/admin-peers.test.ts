@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
-import { adminUrl } from './support/admin.ts';
+import { adminUrl, promtoolProblems, sample } from './support/admin.ts';
 import { load, type LoadResult } from './support/load.ts';
 import { freePort } from './support/ports.ts';
 import { killAll, runEdgelb, startEdgelb, startUpstream, type Edgelb } from './support/processes.ts';
@@ -49,6 +49,8 @@ describe('peers added and removed at run time (admin API, embedded mode)', () =>
     assert.equal(added.code, 0, added.stderr);
     assert.match(added.stdout, /joined pool web/);
     await waitFor('b to take traffic', () => live.answers.some((x) => x.name === 'b'), { timeoutMs: 10_000 });
+    const metrics = async () => (await fetch(`${adminUrl(edge)}/metrics`)).text();
+    assert.ok((sample(await metrics(), 'edgelb_upstream_requests_in_flight', { pool: 'web', peer: b.address }) ?? -1) >= 0, 'an added peer has its series');
     const byId = new Map((await statusPeers(edge)).map((p) => [p.id, p]));
     assert.equal(byId.get(b.address)?.source, 'admin');
     assert.equal(byId.get(dead)?.state, 'down');
@@ -82,6 +84,9 @@ describe('peers added and removed at run time (admin API, embedded mode)', () =>
     await waitFor('more load after the removal', () => live.ok > okAtRemoval + 200, { timeoutMs: 10_000 });
     assert.equal((await b.stats()).requests, requestsAtRemoval, 'no request reached b after its removal');
     assert.equal((await peers('remove', 'web', b.address)).code, 1, 'gone already');
+    const after = await metrics();
+    assert.ok(!after.includes(`peer="${b.address}"`), 'a removed peer takes its series with it');
+    assert.equal(await promtoolProblems(after).then((problems) => problems.join('\n')), '');
 
     assert.equal((await peers('add', 'web', c.address)).code, 0);
     await waitFor('c to take traffic', () => live.answers.some((x) => x.name === 'c'), { timeoutMs: 10_000 });

@@ -5,7 +5,11 @@ import { Membership } from '../src/core/membership.ts';
 import { buildPools, type Peer } from '../src/core/peer.ts';
 import { decodeRegistration, encodeRegistration, RegistrationFollower, type Registration } from '../src/core/shared-health/registration.ts';
 import { SharedHealthView } from '../src/core/shared-health/view.ts';
+import { OutlierDetection } from '../src/edge/outlier-detection.ts';
+import { SlowStart } from '../src/edge/slow-start.ts';
 import { MemoryHealthStore } from '../src/store/memory.ts';
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {}, isLevelEnabled: () => false };
 
 function membership(settings: Record<string, unknown> = { discovery: 'redis' }, peers: string[] = ['10.0.0.1:80']): Membership {
   const parsed = validateConfig({ redis: 'redis://127.0.0.1:6379', upstreams: { web: { peers, ...settings } } });
@@ -55,6 +59,22 @@ describe('membership: peers that come and go', () => {
     assert.deepEqual(ids(memory.healthyPeers('web')), ['10.0.0.1:80']);
     assert.deepEqual(ids(view.healthyPeers('web')), ['10.0.0.1:80']);
     assert.equal(memory.state(peer), undefined, 'a peer that left keeps no state');
+  });
+
+  it('a joined peer slow-starts from its first passed check', () => {
+    const m = membership({ discovery: 'redis', slow_start: '10s' });
+    const memory = new MemoryHealthStore(m.pools);
+    m.listen(memory);
+    let now = 1_000_000;
+    const slowStart = new SlowStart(memory, new OutlierDetection(quiet), () => now);
+    now += 5_000;
+    const peer = m.add('web', { host: '10.0.0.2', port: 80, weight: 10, backup: false }, 'redis', now)!;
+    memory.setState(peer, { ...up, since: now, checkedAt: now });
+    assert.equal(slowStart.weight(peer, 10_000), 1, 'a tenth of its weight at first');
+    now += 5_000;
+    assert.equal(slowStart.weight(peer, 10_000), 5);
+    now += 5_000;
+    assert.equal(slowStart.weight(peer, 10_000), 10);
   });
 
   it('a shared view that already holds a prober\'s verdict applies it when the peer joins', () => {

@@ -79,6 +79,9 @@ describe('peers registered in Redis (edgelb register)', () => {
     assert.equal(peers.get(b!.address)?.source, 'redis');
     assert.equal(peers.get(dead)?.state, 'down');
     assert.equal(peers.get(dead)?.inRotation, false);
+    const table = await runEdgelb(['status', '-c', edge.configFile]);
+    assert.match(table.stdout, new RegExp(`${b!.address.replaceAll('.', '\\.')}\\s+up\\s.*\\sredis\\s+\\d+\\.\\ds ago`));
+    assert.match(table.stdout, new RegExp(`${a!.address.replaceAll('.', '\\.')}\\s+up\\s.*\\sconfig\\s+-`));
 
     // Slow answers, so requests are in flight to b when it leaves: they must finish.
     await b!.behave(200, 300);

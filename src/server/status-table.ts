@@ -18,10 +18,10 @@ export function renderHealthReport(report: HealthReport): string {
       peer.latencyMs === undefined ? '-' : `${peer.latencyMs.toFixed(1)}ms`,
       `${peer.votes.up}/${peer.votes.up + peer.votes.down}`,
       peer.source,
-      ago(now, peer.addedAt),
+      peer.source === 'config' ? '-' : ago(now, peer.addedAt),
       peer.reason ?? '',
     ]);
-    lines.push(...table(['PEER', 'STATE', 'SINCE', 'LAST CHECK', 'LATENCY', 'UP VOTES', 'SOURCE', 'AGE', 'REASON'], rows), '');
+    lines.push(...table(['PEER', 'STATE', 'SINCE', 'LAST CHECK', 'LATENCY', 'UP VOTES', 'SOURCE', 'JOINED', 'REASON'], rows), '');
   }
   lines.push('probers');
   const probers = report.probers.map((prober) => [
@@ -60,9 +60,11 @@ export function renderStatusReport(report: StatusReport): string {
       peer.latencyMs === null ? '-' : `${peer.latencyMs.toFixed(1)}ms`,
       String(peer.inFlight),
       String(peer.requests),
+      peer.source,
+      peer.source === 'config' ? '-' : at(peer.addedAt),
       peer.reason ?? '',
     ]);
-    lines.push(...table(['PEER', 'STATE', 'SINCE', 'LAST CHECK', 'LATENCY', 'IN FLIGHT', 'REQUESTS', 'REASON'], rows), '');
+    lines.push(...table(['PEER', 'STATE', 'SINCE', 'LAST CHECK', 'LATENCY', 'IN FLIGHT', 'REQUESTS', 'SOURCE', 'JOINED', 'REASON'], rows), '');
   }
   return `${lines.join('\n')}\n`;
 }

@@ -62,14 +62,12 @@ export class RelayedHealthStore implements HealthStore, MembershipListener {
 
 /** A worker's side: a memory store kept current with the primary's verdicts. */
 export class HealthMirror implements MembershipListener {
-  readonly pools: readonly Pool[];
   readonly #store: MemoryHealthStore;
   /** Every check of every peer arrives here: found by key, not by scanning the pools. */
   readonly #peers = new Map<string, Peer>();
   #events: ProbeEvents = {};
 
   constructor(pools: readonly Pool[], initial: readonly HealthEntry[]) {
-    this.pools = pools;
     this.#store = new MemoryHealthStore(pools);
     for (const pool of pools) for (const peer of pool.peers) this.#peers.set(entryKey(pool.name, peer.id), peer);
     for (const entry of initial) this.apply(entry);
