@@ -181,9 +181,7 @@ describe('admin listener', () => {
     assert.equal((await runEdgelb(['-t', '-c', file])).code, 0, 'loopback needs no token');
 
     writeFileSync(file, stringify({ threads: 2, admin: { listen: '127.0.0.1:9900' }, upstreams: { web: { peers: ['127.0.0.1:9'] } } }));
-    const twoWorkers = await runEdgelb(['-t', '-c', file]);
-    assert.equal(twoWorkers.code, 1);
-    assert.match(twoWorkers.stderr, /admin: the admin listener runs with threads: 1/);
+    assert.equal((await runEdgelb(['-t', '-c', file])).code, 0, 'any number of workers with the admin listener');
   });
 
   it('stops the start, naming the key, when the admin address is taken', async () => {

@@ -396,10 +396,6 @@ export const configSchema = z.strictObject({
         ctx.addIssue({ code: 'custom', path: ['upstreams', name, 'discovery'], message: 'needs redis: the registrations live in the shared store' });
       }
     }
-  })
-  .refine((config) => config.admin === undefined || config.threads === 1, {
-    message: 'the admin listener runs with threads: 1 in this version (with more workers, each would report only its own traffic)',
-    path: ['admin'],
   });
 
 export type Config = z.output<typeof configSchema>;

@@ -98,7 +98,8 @@ export class Metrics implements RequestObserver {
     });
     for (const pool of pools) this.#retries.inc({ pool: pool.name }, 0);
     for (const peer of peers()) this.peerAdded(peer);
-    this.#configReloads = new Counter({ name: 'edgelb_config_reloads_total', help: 'Configuration reloads applied.', registers });
+    // Every worker knows the edge's count: merged over workers, the largest, not the sum.
+    this.#configReloads = new Counter({ name: 'edgelb_config_reloads_total', help: 'Configuration reloads applied.', registers, aggregator: 'max' });
     new Gauge({
       name: 'edgelb_open_connections',
       help: 'Client connections open on the listeners.',
@@ -107,30 +108,34 @@ export class Metrics implements RequestObserver {
         this.set(await sources.openConnections());
       },
     });
-    const perPeer = (name: string, help: string, value: (peer: Peer) => number) =>
+    // `max`: a state every worker shares (health, drains, ejections), merged over workers; the counts are summed.
+    const perPeer = (name: string, help: string, value: (peer: Peer) => number, aggregator: 'sum' | 'max' = 'sum') =>
       new Gauge({
         name,
         help,
         labelNames: ['pool', 'peer'],
         registers,
+        aggregator,
         collect() {
           this.reset();
           for (const peer of peers()) this.set({ pool: peer.pool, peer: peer.id }, value(peer));
         },
       });
     perPeer('edgelb_peer_healthy', 'Whether the peer passes its health checks (1) or not (0).', (peer) =>
-      (sources.store.state(peer)?.up === false ? 0 : 1));
+      (sources.store.state(peer)?.up === false ? 0 : 1), 'max');
     perPeer('edgelb_peer_drained', 'Whether the peer is drained: out of rotation by an operator (1) or not (0).', (peer) =>
-      (sources.store.isDrained(peer) ? 1 : 0));
+      (sources.store.isDrained(peer) ? 1 : 0), 'max');
     perPeer('edgelb_upstream_requests_in_flight', 'Requests sent or queued to the peer and not finished.', (peer) => sources.inFlight(peer));
     perPeer('edgelb_peer_ejected', 'Whether the peer is ejected for failing real requests (1) or not (0), by outlier_detection.', (peer) =>
-      (sources.isEjected(peer) ? 1 : 0));
+      (sources.isEjected(peer) ? 1 : 0), 'max');
     const counted = new Map<Peer, number>();
     new Counter({
       name: 'edgelb_peer_ejections_total',
       help: 'Times the peer was ejected by outlier_detection.',
       labelNames: ['pool', 'peer'],
       registers,
+      // Every worker takes out a peer another ejected: each counts the edge's ejections.
+      aggregator: 'max',
       collect() {
         for (const peer of peers()) {
           const total = sources.ejections(peer);
@@ -146,6 +151,8 @@ export class Metrics implements RequestObserver {
         name: 'edgelb_redis_connected',
         help: 'Whether Redis, where the shared health lives, answers (1) or not (0).',
         registers,
+        // Merged over workers: 0 when any worker cannot reach it.
+        aggregator: 'min',
         collect() {
           this.set(redisReachable() ? 1 : 0);
         },

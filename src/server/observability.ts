@@ -3,7 +3,7 @@ import { formatAddress } from '../core/address.ts';
 import type { Config } from '../core/config.ts';
 import type { HealthStore } from '../core/health-store.ts';
 import type { Peer, Pool } from '../core/peer.ts';
-import type { RouteTable } from '../core/routing/route-table.ts';
+import type { Route, RouteTable } from '../core/routing/route-table.ts';
 import type { UndiciForwarder } from '../edge/node/undici-forwarder.ts';
 import type { NodeListeners } from '../edge/node/listeners.ts';
 import { observeAll, type RequestObserver } from '../edge/request-observer.ts';
@@ -13,6 +13,7 @@ import type { AdminServer } from './admin/admin-server.ts';
 import type { StatusSources } from './admin/status.ts';
 import type { Membership } from '../core/membership.ts';
 import type { Metrics } from './metrics.ts';
+import type { PeerCounts, WorkerReport } from './process/worker-report.ts';
 
 /** Makes the Observability of one health store; see `Observability.prepare`. */
 export type ObservabilityFactory = (store: HealthStore) => Observability;
@@ -23,6 +24,8 @@ export interface AdminLinks {
   readonly fd?: number | undefined;
   /** Tells the other workers (through the primary) of a drain made here. */
   readonly onDrain?: ((peer: Peer, drained: boolean) => void) | undefined;
+  /** Every worker's report (through the primary): `/metrics` and `/status` then speak for the whole edge, not this worker. */
+  readonly gather?: (() => Promise<readonly WorkerReport[] | 'alone'>) | undefined;
   /** Embedded mode: where `POST /pools/P/peers` adds peers, and whom it tells. Absent: the endpoints say why not. */
   readonly peers?: { readonly membership: Membership; readonly announce?: ((peer: Peer, joined: boolean) => void) | undefined } | undefined;
 }
@@ -43,6 +46,7 @@ export class Observability {
   #forwarder: UndiciForwarder | undefined;
   #listeners: NodeListeners | undefined;
   #admin: AdminServer | undefined;
+  #routes: readonly Route[] = [];
 
   /**
    * Loads what the config asks for (prom-client only with an admin listener), so that the
@@ -77,7 +81,7 @@ export class Observability {
 
   /** Starts the admin listener, if configured (on `fd` when the primary holds its socket); resolves with its address. */
   async serve(routes: RouteTable, forwarder: UndiciForwarder, listeners: NodeListeners, links: AdminLinks): Promise<string | undefined> {
-    const { fd, onDrain, peers } = links;
+    const { fd, onDrain, peers, gather } = links;
     this.#forwarder = forwarder;
     this.#listeners = listeners;
     const settings = this.#config.admin;
@@ -95,11 +99,33 @@ export class Observability {
       requestsServed: (peer) => metrics.requestsServed(peer),
       requestsRouted: (route) => metrics.requestsRouted(route),
     };
+    this.#routes = routes.routes;
+    const ofPresentPeers = (all: WorkerReport['metrics']) => this.#ofPresentPeers(all);
+    const everyWorker = async (): Promise<readonly WorkerReport[] | 'alone'> => (gather === undefined ? 'alone' : gather());
     const app = createAdminApp({
       pools: this.#pools,
       token: settings.token,
-      registry: metrics.registry,
-      status: () => statusReport(routes.routes, this.#pools, sources),
+      async metrics() {
+        const reports = await everyWorker();
+        if (reports === 'alone') return { body: await metrics.registry.metrics(), contentType: metrics.registry.contentType };
+        const { AggregatorRegistry } = await import('prom-client');
+        const merged = AggregatorRegistry.aggregate(reports.map((report) => ofPresentPeers(report.metrics)) as object[]);
+        return { body: await merged.metrics(), contentType: merged.contentType };
+      },
+      status: async () => {
+        const reports = await everyWorker();
+        if (reports === 'alone') return statusReport(routes.routes, this.#pools, sources);
+        const { mergeReports } = await import('./process/worker-report.ts');
+        const { peers: counts, routes: routed } = await mergeReports(reports);
+        const of = (peer: Peer) => counts[`${peer.pool}/${peer.id}`];
+        return statusReport(routes.routes, this.#pools, {
+          ...sources,
+          inFlight: (peer) => of(peer)?.inFlight ?? 0,
+          tunnelsOpen: (peer) => of(peer)?.tunnels ?? 0,
+          requestsServed: (peer) => of(peer)?.requests ?? 0,
+          requestsRouted: (route) => routed[route?.name ?? ''] ?? 0,
+        });
+      },
       peerStatus: (peer) => peerStatus(peer, sources),
       peers: peers === undefined ? undefined : {
         add: (pool, spec) => {
@@ -125,6 +151,33 @@ export class Observability {
     this.#admin = await AdminServer.open(app, settings.listen, fd);
     const bound = this.#admin.address();
     return formatAddress({ host: bound.address, port: bound.port });
+  }
+
+  /** What this worker counted (metrics, per peer and per route), for the admin's views of every worker. */
+  async report(): Promise<WorkerReport | undefined> {
+    const metrics = this.metrics;
+    if (metrics === undefined) return undefined;
+    const peers: Record<string, PeerCounts> = {};
+    for (const pool of this.#pools) {
+      for (const peer of pool.peers) {
+        peers[`${pool.name}/${peer.id}`] = { inFlight: this.#inFlight(peer), tunnels: this.#tunnelsOpen(peer), requests: metrics.requestsServed(peer) };
+      }
+    }
+    const routes: Record<string, number> = { '': metrics.requestsRouted(undefined) };
+    for (const route of this.#routes) routes[route.name] = metrics.requestsRouted(route);
+    return { metrics: await metrics.registry.getMetricsAsJSON() as unknown as WorkerReport['metrics'], peers, routes };
+  }
+
+  /**
+   * The series of peers still in their pools (and those of no peer): what a stopped worker left
+   * must not bring back the series of a peer that has left since.
+   */
+  #ofPresentPeers(metrics: WorkerReport['metrics']): WorkerReport['metrics'] {
+    const present = new Set(this.#pools.flatMap((pool) => pool.peers.map((peer) => `${pool.name}/${peer.id}`)));
+    return metrics.map((metric) => ({
+      ...metric,
+      values: metric.values.filter(({ labels }) => labels.peer === undefined || labels.peer === '' || present.has(`${labels.pool}/${labels.peer}`)),
+    }));
   }
 
   /** Stops the admin listener: while this process drains, another (a reload's, an upgrade's) answers. */

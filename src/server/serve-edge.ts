@@ -9,6 +9,7 @@ import { membershipLog } from '../core/membership-log.ts';
 import { buildPools, findPeer, type Pool } from '../core/peer.ts';
 import { OutlierDetection } from '../edge/outlier-detection.ts';
 import { peerEntry, type DrainEntry, type EjectionEntry, type PeerEntry } from './process/messages.ts';
+import type { WorkerReport } from './process/worker-report.ts';
 import { buildRoutes } from '../core/routing/build-routes.ts';
 import { createBalancer } from '../edge/balancer.ts';
 import { UndiciForwarder } from '../edge/node/undici-forwarder.ts';
@@ -37,6 +38,8 @@ export interface RunningEdge {
   adoptEjection(entry: EjectionEntry): void;
   /** A drain made through another worker's admin listener, or held from before a reload. */
   applyDrain(entry: DrainEntry): void;
+  /** What this worker counted, for the admin's views of every worker; undefined without an admin listener. */
+  report(): Promise<WorkerReport | undefined>;
   /** Re-reads the TLS listeners' certificate files (a broken one is logged and the old one kept). */
   reloadCertificates(): Promise<void>;
 }
@@ -57,6 +60,10 @@ export interface FromPrimary {
   readonly announceEjection?: (entry: EjectionEntry) => void;
   /** Embedded mode: the drains the primary holds, and how to tell it of a new one. */
   readonly drains?: { readonly held: readonly DrainEntry[]; announce(entry: DrainEntry): void } | undefined;
+  /** Ejections still running when this worker starts (made before a reload). */
+  readonly ejected?: readonly EjectionEntry[];
+  /** Every worker's report, through the primary, for the admin's views (`alone`: this worker's own view is the edge's). */
+  readonly gather?: () => Promise<readonly WorkerReport[] | 'alone'>;
   /** Embedded mode: how to tell the primary of a peer added or removed through the admin API. */
   readonly peers?: { announce(entry: PeerEntry, joined: boolean): void } | undefined;
 }
@@ -93,6 +100,10 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
   observability.metrics?.configReloaded(fromPrimary.reloads ?? 0);
   const announce = fromPrimary.announceEjection;
   const outliers = new OutlierDetection(log, undefined, announce === undefined ? undefined : (peer, until) => announce({ pool: peer.pool, peer: peer.id, until }));
+  for (const entry of fromPrimary.ejected ?? []) {
+    const peer = findPeer(pools, entry.pool, entry.peer);
+    if (peer !== undefined) outliers.adopt(peer, entry.until);
+  }
   const forwarder = new UndiciForwarder(pools, log, config.limits, upstreamTls, outliers);
   membership.listen(forwarder);
   if (observability.metrics !== undefined) membership.listen(observability.metrics);
@@ -107,6 +118,7 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
     const announcePeer = fromPrimary.peers?.announce;
     admin = await observability.serve(routes, forwarder, listeners, {
       fd: fromPrimary.adminFd,
+      gather: fromPrimary.gather,
       onDrain: announceDrain === undefined ? undefined : (peer, drained) => announceDrain({ pool: peer.pool, peer: peer.id, drained }),
       // Peers are added here in embedded mode only: with redis, `edgelb register` adds them.
       peers: config.redis !== undefined ? undefined : {
@@ -147,6 +159,7 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
       return result;
     },
     reloadCertificates: () => listeners.reloadCertificates(),
+    report: () => observability.report(),
     adoptEjection(entry) {
       const peer = findPeer(pools, entry.pool, entry.peer);
       if (peer !== undefined) outliers.adopt(peer, entry.until);

@@ -1,6 +1,5 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
-import type { Registry } from 'prom-client';
 import { formatAddress } from '../../core/address.ts';
 import { parsePeerSpec } from '../../core/config.ts';
 import { findPeer, type Peer, type PeerSource, type PeerSpec, type Pool } from '../../core/peer.ts';
@@ -16,8 +15,9 @@ export interface AdminOptions {
    * Without one (a loopback listener) the Host must name the listener and writes must be same-origin.
    */
   readonly token: string | undefined;
-  readonly registry: Registry;
-  status(): StatusReport;
+  /** The Prometheus exposition: of every worker, merged. */
+  metrics(): Promise<{ readonly body: string; readonly contentType: string }>;
+  status(): Promise<StatusReport>;
   peerStatus(peer: Peer): PeerStatus;
   setDrained(peer: Peer, drained: boolean): void;
   /**
@@ -47,7 +47,6 @@ const REGISTER_INSTEAD = 'with redis, peers join by registering (edgelb register
  * opens can make the browser send it requests: see own-host.ts and same-origin.ts.
  */
 export function createAdminApp(options: AdminOptions): Hono<AdminEnv> {
-  const { registry } = options;
   const app = new Hono<AdminEnv>();
   if (options.token === undefined) {
     app.use('*', ownHostOnly());
@@ -64,8 +63,11 @@ export function createAdminApp(options: AdminOptions): Hono<AdminEnv> {
     c.header('x-frame-options', 'DENY');
     return c.html(DASHBOARD_PAGE);
   });
-  app.get('/metrics', async (c) => c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }));
-  app.get('/status', (c) => c.json(options.status()));
+  app.get('/metrics', async (c) => {
+    const { body, contentType } = await options.metrics();
+    return c.body(body, 200, { 'content-type': contentType });
+  });
+  app.get('/status', async (c) => c.json(await options.status()));
 
   for (const [action, drained] of [['drain', true], ['undrain', false]] as const) {
     app.post(`/pools/:pool/peers/:peer/${action}`, (c) => {

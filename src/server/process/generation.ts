@@ -11,6 +11,8 @@ import { upstreamTlsByPool } from '../upstream-tls.ts';
 import { RelayedHealthStore } from './health-relay.ts';
 import type { HeldDrains } from './held-drains.ts';
 import type { HeldPeers } from './held-peers.ts';
+import type { HeldEjections } from './held-ejections.ts';
+import type { Gatherer } from './gatherer.ts';
 import { peerEntry } from './messages.ts';
 import type { ListenSocket } from './listen-sockets.ts';
 import { WorkerGroup } from './worker-group.ts';
@@ -28,10 +30,12 @@ export interface Generation {
   drain(): Promise<void>;
 }
 
-/** What the primary holds across generations: operators' drains and the peers they added. */
+/** What the primary holds across generations: operators' drains and the peers they added, ejections, and the workers' reports. */
 export interface Held {
   readonly drains: HeldDrains;
   readonly peers: HeldPeers;
+  readonly ejections: HeldEjections;
+  readonly gatherer: Gatherer;
 }
 
 /** `reloads`: how many configuration reloads came before this generation. */
@@ -65,7 +69,7 @@ export async function startGeneration(config: Config, sockets: readonly ListenSo
   }
   const joined = () => membership === undefined ? [] : membership.pools.flatMap((pool) => pool.peers.filter((peer) => peer.source !== 'config').map(peerEntry));
   workers = new WorkerGroup({
-    config, sockets, log, health: () => snapshot(), peers: joined, drains: held.drains, reloads,
+    config, sockets, log, health: () => snapshot(), peers: joined, drains: held.drains, ejections: held.ejections, gatherer: held.gatherer, reloads,
     peerChanged(entry, added) {
       if (membership === undefined) return;
       held.peers.apply(entry, added);

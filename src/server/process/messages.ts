@@ -1,6 +1,7 @@
 import type { Config } from '../../core/config.ts';
 import type { PeerState } from '../../core/health.ts';
 import type { Peer, PeerSource, PeerSpec } from '../../core/peer.ts';
+import type { WorkerReport } from './worker-report.ts';
 
 /** One peer's health as the primary's prober decided it, sent to every worker. */
 export interface HealthEntry {
@@ -49,8 +50,14 @@ export type ToWorker =
     readonly type: 'edgelb:start'; readonly config: Config; readonly health: readonly HealthEntry[]; readonly drained: readonly DrainEntry[];
     /** The peers that joined at run time, which the config does not name. */
     readonly peers: readonly PeerEntry[];
+    /** Ejections still running, made by workers of this or an earlier generation. */
+    readonly ejected: readonly EjectionEntry[];
     readonly reloads: number;
   }
+  /** The primary asks for this worker's report (an admin view of every worker). */
+  | { readonly type: 'edgelb:report'; readonly id: number }
+  /** Every worker's report, for the admin request that asked (`edgelb:gather`); `alone`: the asker's own view is the edge's. */
+  | { readonly type: 'edgelb:gathered'; readonly id: number; readonly reports: readonly WorkerReport[] | 'alone' }
   | { readonly type: 'edgelb:peer'; readonly entry: PeerEntry; readonly joined: boolean }
   | { readonly type: 'edgelb:health'; readonly entry: HealthEntry }
   | { readonly type: 'edgelb:ejected'; readonly entry: EjectionEntry }
@@ -64,7 +71,12 @@ export type FromWorker =
   | { readonly type: 'edgelb:ejected'; readonly entry: EjectionEntry }
   | { readonly type: 'edgelb:drained'; readonly entry: DrainEntry }
   /** A peer added or removed through this worker's admin listener. */
-  | { readonly type: 'edgelb:peer'; readonly entry: PeerEntry; readonly joined: boolean };
+  | { readonly type: 'edgelb:peer'; readonly entry: PeerEntry; readonly joined: boolean }
+  /** This worker's admin listener needs every worker's report. */
+  | { readonly type: 'edgelb:gather'; readonly id: number }
+  | { readonly type: 'edgelb:report'; readonly id: number; readonly report: WorkerReport }
+  /** This worker's report as it stops, after its last request: what it counted outlives it. */
+  | { readonly type: 'edgelb:final'; readonly report: WorkerReport };
 
 /** A worker's fd 3 is its IPC channel; the listening sockets follow, in `listen` order. */
 export const LISTEN_FD_BASE = 4;

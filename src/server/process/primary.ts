@@ -6,6 +6,8 @@ import { flushLogs } from '../logger.ts';
 import { startGeneration, type Generation } from './generation.ts';
 import { HeldDrains } from './held-drains.ts';
 import { HeldPeers } from './held-peers.ts';
+import { HeldEjections } from './held-ejections.ts';
+import { Gatherer } from './gatherer.ts';
 import type { HeldState } from './messages.ts';
 import { handOverListeners } from './upgrade-hand-over.ts';
 import type { ListenSocket } from './listen-sockets.ts';
@@ -34,7 +36,9 @@ export interface PrimaryOptions {
 export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const { configFile, sockets, log, pidFile } = options;
   let generation: Generation;
-  const held = { drains: new HeldDrains(options.held?.drains), peers: new HeldPeers(options.held?.peers) };
+  const held = {
+    drains: new HeldDrains(options.held?.drains), peers: new HeldPeers(options.held?.peers), ejections: new HeldEjections(), gatherer: new Gatherer(),
+  };
   try {
     generation = await startGeneration(options.config, sockets, log, held);
   } catch (error) {

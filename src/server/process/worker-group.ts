@@ -4,7 +4,9 @@ import type { Config } from '../../core/config.ts';
 import { entryFile } from './entry-file.ts';
 import type { ListenSocket } from './listen-sockets.ts';
 import { isMessage, type FromWorker, type HealthEntry, type PeerEntry, type ToWorker } from './messages.ts';
+import type { Gatherer } from './gatherer.ts';
 import type { HeldDrains } from './held-drains.ts';
+import type { HeldEjections } from './held-ejections.ts';
 import { RespawnBackoff } from './respawn-backoff.ts';
 import { workerExecArgv } from './worker-runtime.ts';
 
@@ -27,6 +29,9 @@ export interface WorkerGroupOptions {
   health(): readonly HealthEntry[];
   peers(): readonly PeerEntry[];
   readonly drains: HeldDrains;
+  readonly ejections: HeldEjections;
+  /** Every worker's report for an admin view, across generations. */
+  readonly gatherer: Gatherer;
   /** A peer added or removed through a worker's admin listener (embedded mode). */
   peerChanged(entry: PeerEntry, joined: boolean): void;
   /** Configuration reloads before this generation. */
@@ -92,6 +97,8 @@ export class WorkerGroup {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...this.#sockets.map((socket) => socket.fd)],
     });
     this.#workers.add(worker);
+    const { gatherer } = this.#options;
+    gatherer.add(worker);
     const startedAt = performance.now();
     const serving = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`a worker did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
@@ -104,12 +111,22 @@ export class WorkerGroup {
           reject(new Error(message.reason));
         } else if (isMessage<Extract<FromWorker, { type: 'edgelb:ejected' }>>(message, 'edgelb:ejected')) {
           // Ejections are the edge's, not one worker's: the others take the peer out too.
+          this.#options.ejections.apply(message.entry);
           this.#toOthers(worker, { type: 'edgelb:ejected', entry: message.entry });
         } else if (isMessage<Extract<FromWorker, { type: 'edgelb:drained' }>>(message, 'edgelb:drained')) {
           this.#options.drains.apply(message.entry);
           this.#toOthers(worker, { type: 'edgelb:drained', entry: message.entry });
         } else if (isMessage<Extract<FromWorker, { type: 'edgelb:peer' }>>(message, 'edgelb:peer')) {
           this.#options.peerChanged(message.entry, message.joined);
+        } else if (isMessage<Extract<FromWorker, { type: 'edgelb:gather' }>>(message, 'edgelb:gather')) {
+          void (async () => {
+            const reports = (await gatherer.alone(worker)) ? 'alone' : await gatherer.gather();
+            if (worker.connected) worker.send({ type: 'edgelb:gathered', id: message.id, reports } satisfies ToWorker);
+          })();
+        } else if (isMessage<Extract<FromWorker, { type: 'edgelb:report' }>>(message, 'edgelb:report')) {
+          gatherer.reported(worker, message.id, message.report);
+        } else if (isMessage<Extract<FromWorker, { type: 'edgelb:final' }>>(message, 'edgelb:final')) {
+          gatherer.retire(worker, message.report);
         }
       });
       worker.once('exit', (code, signal) => {
@@ -130,8 +147,10 @@ export class WorkerGroup {
         );
       }, delayMs);
     });
-    const { health, peers, drains, reloads } = this.#options;
-    worker.send({ type: 'edgelb:start', config: this.#config, health: health(), drained: drains.entries(), peers: peers(), reloads } satisfies ToWorker);
+    const { health, peers, drains, ejections, reloads } = this.#options;
+    worker.send({
+      type: 'edgelb:start', config: this.#config, health: health(), drained: drains.entries(), peers: peers(), ejected: ejections.entries(), reloads,
+    } satisfies ToWorker);
     return serving;
   }
 }

@@ -5,6 +5,7 @@ import { buildPools } from '../../core/peer.ts';
 import { createLogger, flushLogs } from '../logger.ts';
 import { serveEdge, type RunningEdge } from '../serve-edge.ts';
 import { HealthMirror } from './health-relay.ts';
+import type { WorkerReport } from './worker-report.ts';
 import { isMessage, LISTEN_FD_BASE, type DrainEntry, type EjectionEntry, type FromWorker, type PeerEntry, type ToWorker } from './messages.ts';
 
 /**
@@ -28,7 +29,21 @@ async function drainAndExit(): Promise<void> {
   if (running === undefined) exit(0);
   const { forced } = await running.stop();
   if (forced) log.warn({}, 'grace period over; remaining connections were closed');
+  // What this worker counted outlives it in the admin's totals (see Gatherer).
+  const report = await running.report();
+  if (report !== undefined && process.connected) await new Promise<void>((resolve) => process.send!({ type: 'edgelb:final', report } satisfies FromWorker, () => resolve()));
   exit(0);
+}
+
+/** Admin views of every worker: the primary gathers the workers' reports for this one's request. */
+const gathering = new Map<number, (reports: readonly WorkerReport[] | 'alone') => void>();
+let gatherId = 0;
+function gather(): Promise<readonly WorkerReport[] | 'alone'> {
+  const id = ++gatherId;
+  return new Promise((resolve) => {
+    gathering.set(id, resolve);
+    send({ type: 'edgelb:gather', id });
+  });
 }
 
 process.on('uncaughtException', (error) => {
@@ -40,6 +55,11 @@ for (const signal of ['SIGINT', 'SIGQUIT', 'SIGHUP'] as const) process.on(signal
 process.on('SIGTERM', () => void drainAndExit());
 // The primary is gone (killed): finish what is in flight rather than serve on unsupervised.
 process.on('disconnect', () => void drainAndExit());
+
+async function reportTo(id: number): Promise<void> {
+  const report = await running?.report();
+  if (report !== undefined) send({ type: 'edgelb:report', id, report });
+}
 
 function applyPeer(membership: Membership, entry: PeerEntry, joined: boolean): void {
   if (joined) membership.add(entry.pool, entry.spec, entry.source, entry.addedAt);
@@ -61,6 +81,11 @@ const onMessage = async (message: unknown) => {
     process.on('message', (update: unknown) => {
       if (isMessage<Extract<ToWorker, { type: 'edgelb:health' }>>(update, 'edgelb:health')) mirror?.apply(update.entry);
       else if (isMessage<Extract<ToWorker, { type: 'edgelb:peer' }>>(update, 'edgelb:peer')) applyPeer(membership, update.entry, update.joined);
+      else if (isMessage<Extract<ToWorker, { type: 'edgelb:report' }>>(update, 'edgelb:report')) void reportTo(update.id);
+      else if (isMessage<Extract<ToWorker, { type: 'edgelb:gathered' }>>(update, 'edgelb:gathered')) {
+        gathering.get(update.id)?.(update.reports);
+        gathering.delete(update.id);
+      }
       else if (isMessage<Extract<ToWorker, { type: 'edgelb:ejected' }>>(update, 'edgelb:ejected')) running?.adoptEjection(update.entry);
       else if (isMessage<Extract<ToWorker, { type: 'edgelb:drained' }>>(update, 'edgelb:drained')) running?.applyDrain(update.entry);
     });
@@ -71,7 +96,9 @@ const onMessage = async (message: unknown) => {
       // With redis, drains are in Redis; in embedded mode the primary holds them across reloads.
       const drains = mirror === undefined ? undefined : { held: message.drained, announce: (entry: DrainEntry) => send({ type: 'edgelb:drained', entry }) };
       const peers = mirror === undefined ? undefined : { announce: (entry: PeerEntry, joined: boolean) => send({ type: 'edgelb:peer', entry, joined }) };
-      running = await serveEdge(config, log, { listenFds, adminFd, membership, mirror, reloads: message.reloads, announceEjection, drains, peers });
+      running = await serveEdge(config, log, {
+        listenFds, adminFd, membership, mirror, reloads: message.reloads, announceEjection, ejected: message.ejected, drains, peers, gather,
+      });
     } catch (error) {
       send({ type: 'edgelb:start-failed', reason: describeError(error) ?? 'unknown error' });
       exit(1);
