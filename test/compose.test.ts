@@ -11,6 +11,9 @@ interface Service {
   command?: string[];
   image?: string;
   build?: string;
+  pull_policy?: string;
+  healthcheck?: { disable?: boolean };
+  environment?: Record<string, string>;
 }
 
 describe('docker-compose.yml', () => {
@@ -23,6 +26,25 @@ describe('docker-compose.yml', () => {
       const command = compose.services[name]!.command!;
       assert.deepEqual(command.slice(0, 2), ['node', 'examples/upstream.ts']);
       assert.ok(existsSync(command[1]!));
+    }
+  });
+
+  it('builds one image once, which runs the compiled dist/ and checks its own health', () => {
+    const services = Object.entries(compose.services).filter(([name]) => name !== 'redis');
+    assert.deepEqual(services.filter(([, service]) => service.build !== undefined).map(([name]) => name), ['prober'], 'one build');
+    for (const [name, service] of services) {
+      assert.equal(service.image, 'edgelb:local', name);
+      assert.equal(service.pull_policy, 'never', `${name} uses the image built here`);
+    }
+    const dockerfile = readFileSync('Dockerfile', 'utf8');
+    assert.match(dockerfile, /RUN npx tsc -p tsconfig\.build\.json/);
+    assert.match(dockerfile, /COPY --from=build \/app\/dist \.\/dist/);
+    assert.doesNotMatch(dockerfile.split('FROM ').at(-1)!, /COPY src/, 'the image holds no TypeScript sources of edgelb');
+    assert.match(dockerfile, /^HEALTHCHECK /m);
+    // Roles that listen on no port have the check off; the upstreams name theirs.
+    for (const name of ['prober', 'delta-register']) assert.equal(compose.services[name]!.healthcheck?.disable, true, name);
+    for (const name of ['alpha', 'beta', 'gamma', 'delta']) {
+      assert.equal(compose.services[name]!.environment?.EDGELB_HEALTHCHECK_PORT, compose.services[name]!.command!.at(-3), name);
     }
   });
 

@@ -139,11 +139,28 @@ describe('graceful upgrade (-u and SIGQUIT)', () => {
     assert.equal(await within('the new process to stop', next.exited), 0);
   });
 
-  it('hands over what operators did: drained peers stay drained and added peers stay in the new process', async () => {
-    const [a, b, c] = await Promise.all([startUpstream('a'), startUpstream('b'), startUpstream('c')]);
-    const files = setup({ admin: { listen: '127.0.0.1:0' }, upstreams: { web: { peers: [a.address, b.address], health_check: { interval: '300ms' } } } });
+  it('hands over what operators did: drained peers stay drained, added peers and ejections stay in the new process', async () => {
+    const [a, b, c, e] = await Promise.all([startUpstream('a'), startUpstream('b'), startUpstream('c'), startUpstream('e')]);
+    const files = setup({
+      admin: { listen: '127.0.0.1:0' },
+      upstreams: {
+        web: {
+          peers: [a.address, b.address], health_check: { interval: '300ms' },
+          outlier_detection: { consecutive_failures: 1, base_ejection_time: '60s', max_ejected_percent: 100 },
+        },
+        failing: { peers: [e.address], retries: 0, outlier_detection: { consecutive_failures: 1, base_ejection_time: '60s', max_ejected_percent: 100 } },
+      },
+      routes: [{ match: { path: '/failing' }, pool: 'failing' }, { pool: 'web' }],
+    });
     const old = spawnEdgelb(['-c', files.configFile]);
     const { url } = await serving(old);
+    // One 503 ejects e for a minute (its TCP check still passes): the pool answers 503 (no peer) from then on.
+    await e.behave(503);
+    assert.equal((await request(`${url}/failing`, { dispatcher: client })).statusCode, 503);
+    const ejected = await request(`${url}/failing`, { dispatcher: client });
+    assert.equal(ejected.statusCode, 503);
+    assert.match(await ejected.body.text(), /no healthy peer/);
+    const eRequests = (await e.stats()).requests;
     const admin = `http://${String(old.logs.find((l) => l.msg === 'edgelb is serving')?.admin)}`;
     const post = (path: string, body?: unknown) => request(`${admin}${path}`, {
       method: 'POST', dispatcher: client, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
@@ -165,6 +182,9 @@ describe('graceful upgrade (-u and SIGQUIT)', () => {
       return names.size === 2 && names;
     });
     assert.deepEqual([...answered].sort(), ['a', 'c']);
+    const stillOut = await request(`${url}/failing`, { dispatcher: client });
+    assert.match(await stillOut.body.text(), /no healthy peer/, 'the ejection holds in the new process');
+    assert.equal((await e.stats()).requests, eRequests, 'no request reached the ejected peer after the upgrade');
     next.process.kill('SIGTERM');
     assert.equal(await within('the new process to stop', next.exited), 0);
   });

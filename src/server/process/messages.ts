@@ -41,6 +41,7 @@ export function peerEntry(peer: Peer): PeerEntry {
 export interface HeldState {
   readonly drains: readonly DrainEntry[];
   readonly peers: readonly PeerEntry[];
+  readonly ejected: readonly EjectionEntry[];
 }
 
 /** Primary → worker. `start` comes first; listening sockets are the worker's fds from `LISTEN_FD_BASE`. */

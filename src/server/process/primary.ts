@@ -37,7 +37,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const { configFile, sockets, log, pidFile } = options;
   let generation: Generation;
   const held = {
-    drains: new HeldDrains(options.held?.drains), peers: new HeldPeers(options.held?.peers), ejections: new HeldEjections(), gatherer: new Gatherer(),
+    drains: new HeldDrains(options.held?.drains), peers: new HeldPeers(options.held?.peers), ejections: new HeldEjections(options.held?.ejected), gatherer: new Gatherer(),
   };
   try {
     generation = await startGeneration(options.config, sockets, log, held);
@@ -87,7 +87,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       log.info({ signal: 'SIGQUIT', upgradeSock: generation.config.upgrade_sock }, 'graceful upgrade: waiting for the new process');
       busy = busy.then(async () => {
         // A SIGTERM while waiting for the new process ends the wait: this becomes a plain shutdown.
-        if (await handOverListeners(sockets, generation.config.upgrade_sock, log, () => stopping, () => ({ drains: held.drains.entries(), peers: held.peers.entries() }))) {
+        if (await handOverListeners(sockets, generation.config.upgrade_sock, log, () => stopping, () => ({ drains: held.drains.entries(), peers: held.peers.entries(), ejected: held.ejections.entries() }))) {
           log.info({}, 'the new process serves on the listening sockets; draining');
           // Its copies keep the sockets open: closing ours only stops this process accepting.
           stopping = true;

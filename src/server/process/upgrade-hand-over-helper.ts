@@ -8,7 +8,7 @@ import { isMessage, type HeldState } from './messages.ts';
  * says it serves on them, 1 if it goes away first.
  */
 const count = Number(process.env.EDGELB_HANDOVER_COUNT);
-const held = JSON.parse(process.env.EDGELB_HANDOVER_HELD ?? '{"drains":[],"peers":[]}') as HeldState;
+const held = JSON.parse(process.env.EDGELB_HANDOVER_HELD ?? '{"drains":[],"peers":[],"ejected":[]}') as HeldState;
 process.on('message', (message: unknown) => {
   if (isMessage<{ type: 'edgelb:taken-over' }>(message, 'edgelb:taken-over')) process.exit(0);
 });

@@ -18,7 +18,7 @@ export function receiveListeners(): Promise<{ sockets: ListenSocket[]; held: Hel
     let held: HeldState | undefined;
     const onMessage = (message: unknown, handle: unknown) => {
       if (isMessage<HeldState & { type: 'edgelb:held' }>(message, 'edgelb:held')) {
-        held = { drains: message.drains, peers: message.peers };
+        held = { drains: message.drains, peers: message.peers, ejected: message.ejected };
         return;
       }
       if (!isMessage<ListenerMessage>(message, 'edgelb:listener') || handle === undefined) return;
