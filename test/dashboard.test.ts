@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
@@ -9,6 +9,7 @@ import { killAll, startEdgelb, startUpstream } from './support/processes.ts';
 import { waitFor } from './support/wait-for.ts';
 
 const TOKEN = 'dashboard-token-0123456789abcdef';
+const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 
 /** Debian's Chromium, headless, with a fresh profile and nothing that reaches past this machine. */
 async function launchChromium(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
@@ -58,6 +59,26 @@ describe('dashboard', () => {
       const requestsPerSecond = page.locator(`[data-peer="${a.address}"] .figures b`).first();
       await waitFor('requests per second on the card', async () => Number(await requestsPerSecond.innerText()) > 0, { timeoutMs: 5000 });
       assert.equal(await page.locator(`[data-peer="${a.address}"] svg polyline`).count(), 1, 'a latency sparkline');
+
+      // The totals: requests per second, the 5xx rate and upstream latency percentiles of the last seconds.
+      await b.behave(500, 20);
+      // More slow answers from b than the fast ones it gave above, all within the dashboard's 10 s window.
+      for (let i = 0; i < 60; i++) await (await fetch(lb.url)).text();
+      const figure = (name: string) => page.locator(`#totals [data-figure="${name}"]`).innerText();
+      await waitFor('the 5xx rate in the totals', async () => /^(\d+\.\d)%$/.test(await figure('errors')) && Number((await figure('errors')).slice(0, -1)) > 0, { timeoutMs: 5000 });
+      assert.ok(Number(await figure('rps')) > 0);
+      const [p50, p99] = [Number(await figure('p50')), Number(await figure('p99'))];
+      assert.ok(p50 > 0 && p99 >= p50, `p50 ${p50} ms, p99 ${p99} ms`);
+      // b answers after 20 ms: its median is in the bucket above 10 ms, a's well below.
+      const peerLatency = async (peer: string) => (await page.locator(`[data-peer="${peer}"] [title^="upstream latency"] b`).innerText()).split(' / ').map(Number);
+      await waitFor('b\'s latency on its card', async () => (await peerLatency(b.address))[0]! > 10, { timeoutMs: 5000 });
+      assert.ok((await peerLatency(a.address))[0]! < 10, String(await peerLatency(a.address)));
+      const bErrors = /([\d.]+)% 5xx/.exec(await page.locator(`[data-peer="${b.address}"] .figures`).first().innerText());
+      assert.ok(bErrors !== null && Number(bErrors[1]) > 50, `b's 5xx rate: ${bErrors?.[1]}%`);
+      assert.match(await page.locator(`[data-peer="${a.address}"] .figures`).first().innerText(), /\s0\.0% 5xx/);
+      assert.match(await page.locator('#about').innerText(), new RegExp(`^v${version.replaceAll('.', '\\.')} · up \\d+s$`));
+      assert.match(await page.locator(`[data-peer="${a.address}"] .since`).innerText(), /^since \d+s ago$/);
+      await b.behave(200);
 
       await b.kill();
       const killedAt = performance.now();

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import packageJson from '../../package.json' with { type: 'json' };
 import { formatAddress } from '../core/address.ts';
 import type { Config } from '../core/config.ts';
 import type { HealthStore } from '../core/health-store.ts';
@@ -8,6 +9,7 @@ import type { UndiciForwarder } from '../edge/node/undici-forwarder.ts';
 import type { NodeListeners } from '../edge/node/listeners.ts';
 import { observeAll, type RequestObserver } from '../edge/request-observer.ts';
 import { AccessLog } from './access-log.ts';
+import { FleetCounts } from './fleet-counts.ts';
 import { accessLogTarget } from './daemon-access-log.ts';
 import type { AdminServer } from './admin/admin-server.ts';
 import type { StatusSources } from './admin/status.ts';
@@ -24,6 +26,8 @@ export interface AdminLinks {
   readonly fd?: number | undefined;
   /** Tells the other workers (through the primary) of a drain made here. */
   readonly onDrain?: ((peer: Peer, drained: boolean) => void) | undefined;
+  /** When the balancer (its primary) started, for `/status`. */
+  readonly startedAt?: number | undefined;
   /** Every worker's report (through the primary): `/metrics` and `/status` then speak for the whole edge, not this worker. */
   readonly gather?: (() => Promise<readonly WorkerReport[] | 'alone'>) | undefined;
   /** Embedded mode: where `POST /pools/P/peers` adds peers, and whom it tells. Absent: the endpoints say why not. */
@@ -38,6 +42,8 @@ export class Observability {
   /** Only with an admin listener: without one nobody could read them. */
   readonly metrics: Metrics | undefined;
   readonly observer: RequestObserver | undefined;
+  /** With `redis`: what the fleet view says of this process's traffic. */
+  readonly fleet: FleetCounts | undefined;
   readonly #config: Config;
   readonly #pools: readonly Pool[];
   readonly #store: HealthStore;
@@ -72,7 +78,8 @@ export class Observability {
       openConnections: async () => (await this.#listeners?.connectionCount()) ?? 0,
       ...(store.reachable === undefined ? {} : { redisReachable: () => store.reachable ?? false }),
     });
-    this.observer = observeAll([this.#accessLog, this.metrics]);
+    this.fleet = config.redis === undefined ? undefined : new FleetCounts();
+    this.observer = observeAll([this.#accessLog, this.metrics, this.fleet]);
   }
 
   healthChecked(peer: Peer, latencyMs: number): void {
@@ -82,14 +89,15 @@ export class Observability {
   /** Starts the admin listener, if configured (on `fd` when the primary holds its socket); resolves with its address. */
   async serve(routes: RouteTable, forwarder: UndiciForwarder, listeners: NodeListeners, links: AdminLinks): Promise<string | undefined> {
     const { fd, onDrain, peers, gather } = links;
+    const about = { version: packageJson.version, startedAt: links.startedAt ?? Date.now() };
     this.#forwarder = forwarder;
     this.#listeners = listeners;
     const settings = this.#config.admin;
     const metrics = this.metrics;
     if (settings === undefined || metrics === undefined) return undefined;
     metrics.knowRoutes(routes.routes);
-    const [{ AdminServer }, { createAdminApp }, { peerStatus, statusReport }] = await Promise.all([
-      import('./admin/admin-server.ts'), import('./admin/app.ts'), import('./admin/status.ts'),
+    const [{ AdminServer }, { createAdminApp }, { peerStatus, statusReport }, { statusFigures }] = await Promise.all([
+      import('./admin/admin-server.ts'), import('./admin/app.ts'), import('./admin/status.ts'), import('./admin/status-figures.ts'),
     ]);
     const sources: StatusSources = {
       store: this.#store,
@@ -114,9 +122,12 @@ export class Observability {
       },
       status: async () => {
         const reports = await everyWorker();
-        if (reports === 'alone') return statusReport(routes.routes, this.#pools, sources);
+        if (reports === 'alone') {
+          const figures = statusFigures(await metrics.registry.getMetricsAsJSON() as unknown as WorkerReport['metrics']);
+          return statusReport(routes.routes, this.#pools, sources, about, figures);
+        }
         const { mergeReports } = await import('./process/worker-report.ts');
-        const { peers: counts, routes: routed } = await mergeReports(reports);
+        const { peers: counts, routes: routed, metrics: merged } = await mergeReports(reports);
         const of = (peer: Peer) => counts[`${peer.pool}/${peer.id}`];
         return statusReport(routes.routes, this.#pools, {
           ...sources,
@@ -124,7 +135,7 @@ export class Observability {
           tunnelsOpen: (peer) => of(peer)?.tunnels ?? 0,
           requestsServed: (peer) => of(peer)?.requests ?? 0,
           requestsRouted: (route) => routed[route?.name ?? ''] ?? 0,
-        });
+        }, about, statusFigures(merged));
       },
       peerStatus: (peer) => peerStatus(peer, sources),
       peers: peers === undefined ? undefined : {

@@ -5,6 +5,7 @@ import { describeRedis, type RedisLocation } from '../core/redis-url.ts';
 import type { Redis } from 'ioredis';
 import { Membership } from '../core/membership.ts';
 import { buildHealthReport, type HealthReport } from '../core/shared-health/health-report.ts';
+import { decodeEdgeSummary, fleetKey } from '../core/shared-health/fleet.ts';
 import { RegistrationFollower } from '../core/shared-health/registration.ts';
 import { readRegistrations } from '../store/redis-registrations.ts';
 import { sharedHealthKeys } from '../core/shared-health/keys.ts';
@@ -54,5 +55,7 @@ async function readReport(config: Config, redis: Redis): Promise<HealthReport> {
   const membership = new Membership(buildPools(config.upstreams));
   const registrations = new RegistrationFollower(membership);
   if (registrations.wanted) registrations.replaceAll(await readRegistrations(redis, keys), 0);
-  return buildHealthReport(membership.pools, await readSnapshot(redis, keys), Date.now());
+  const [snapshot, fleet] = await Promise.all([readSnapshot(redis, keys), redis.hgetall(fleetKey(config.redis_prefix))]);
+  const edges = Object.values(fleet).map(decodeEdgeSummary).filter((edge) => edge !== undefined);
+  return buildHealthReport(membership.pools, snapshot, Date.now(), edges);
 }

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import packageJson from '../../package.json' with { type: 'json' };
+import { redisLocation } from '../core/redis-url.ts';
 import type { Config } from '../core/config.ts';
 import { formatAddress } from '../core/address.ts';
 import { MAX_DURATION_MS } from '../core/duration.ts';
@@ -31,6 +33,21 @@ function clientIdleTimeout(pools: readonly Pool[]): number {
   return Math.min(Math.max(...readTimeouts) + CLIENT_IDLE_MARGIN_MS, MAX_DURATION_MS);
 }
 
+/** With `redis`: this process's summary in the fleet view, every few seconds. */
+async function startFleetWriter(config: Config, observability: Observability, pools: readonly Pool[], forwarder: UndiciForwarder) {
+  const counts = observability.fleet;
+  const location = config.redis === undefined ? undefined : redisLocation(config.redis);
+  if (counts === undefined || location === undefined || 'error' in location) return undefined;
+  const { FleetWriter } = await import('../store/fleet-writer.ts');
+  const writer = new FleetWriter(location, config.redis_prefix, packageJson.version, {
+    requests: () => counts.requests,
+    errors: () => counts.errors,
+    inFlight: () => pools.reduce((sum, pool) => sum + pool.peers.reduce((n, peer) => n + forwarder.inFlight(peer), 0), 0),
+  });
+  writer.start();
+  return writer;
+}
+
 /** The edge serving in a worker process; `stop` is the graceful shutdown. */
 export interface RunningEdge {
   stop(): Promise<{ forced: boolean }>;
@@ -60,6 +77,8 @@ export interface FromPrimary {
   readonly announceEjection?: (entry: EjectionEntry) => void;
   /** Embedded mode: the drains the primary holds, and how to tell it of a new one. */
   readonly drains?: { readonly held: readonly DrainEntry[]; announce(entry: DrainEntry): void } | undefined;
+  /** When the primary started: the balancer's uptime. */
+  readonly startedAt?: number;
   /** Ejections still running when this worker starts (made before a reload). */
   readonly ejected?: readonly EjectionEntry[];
   /** Every worker's report, through the primary, for the admin's views (`alone`: this worker's own view is the edge's). */
@@ -119,6 +138,7 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
     admin = await observability.serve(routes, forwarder, listeners, {
       fd: fromPrimary.adminFd,
       gather: fromPrimary.gather,
+      startedAt: fromPrimary.startedAt,
       onDrain: announceDrain === undefined ? undefined : (peer, drained) => announceDrain({ pool: peer.pool, peer: peer.id, drained }),
       // Peers are added here in embedded mode only: with redis, `edgelb register` adds them.
       peers: config.redis !== undefined ? undefined : {
@@ -136,6 +156,7 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
     await observability.close();
     throw error;
   }
+  const fleet = await startFleetWriter(config, observability, pools, forwarder);
   log.info(
     {
       listen: listeners.addresses().map((a) => formatAddress({ host: a.address, port: a.port })),
@@ -147,6 +168,7 @@ export async function serveEdge(config: Config, log: Logger, fromPrimary: FromPr
   return {
     async stop() {
       await observability.closeAdmin();
+      await fleet?.stop();
       dns?.stop();
       await health.stop();
       forwarder.drain();

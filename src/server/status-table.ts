@@ -33,6 +33,21 @@ export function renderHealthReport(report: HealthReport): string {
   ]);
   if (probers.length === 0) lines.push('  (none has ever written to this redis and prefix)');
   else lines.push(...table(['PROBER', 'STATE', 'HOST', 'PID', 'LAST HEARTBEAT'], probers));
+  lines.push('', 'edges');
+  const edges = report.edges.map((edge) => [
+    edge.edge,
+    String(edge.pid),
+    edge.live ? 'live' : 'gone',
+    edge.version,
+    uptime(now - edge.startedAt),
+    edge.requestsPerSecond.toFixed(1),
+    String(edge.requests),
+    edge.requests === 0 ? '-' : `${((edge.errors / edge.requests) * 100).toFixed(2)}%`,
+    String(edge.inFlight),
+    ago(now, edge.lastSeen),
+  ]);
+  if (edges.length === 0) lines.push('  (no edge has written to this redis and prefix)');
+  else lines.push(...table(['EDGE', 'WORKER', 'STATE', 'VERSION', 'UPTIME', 'REQ/S', 'REQUESTS', '5XX', 'IN FLIGHT', 'LAST SEEN'], edges));
   return `${lines.join('\n')}\n`;
 }
 
@@ -71,6 +86,13 @@ export function renderStatusReport(report: StatusReport): string {
 
 function stateOf(peer: PeerReport): string {
   return peer.drained ? `${peer.state}, drained` : peer.state;
+}
+
+function uptime(ms: number): string {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(seconds / 86_400)}d${String(Math.floor((seconds % 86_400) / 3600)).padStart(2, '0')}h`;
 }
 
 function ago(now: number, at: number): string {

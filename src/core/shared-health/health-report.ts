@@ -1,5 +1,6 @@
 import { inRotation, type PeerState } from '../health.ts';
 import type { PeerSource, Pool } from '../peer.ts';
+import { FLEET_GONE_AFTER_MS, type EdgeSummary } from './fleet.ts';
 import { peerKey } from './keys.ts';
 import type { SharedHealthSnapshot } from './snapshot.ts';
 import { countVotes, summarize, verdict, type Votes } from './vote.ts';
@@ -14,6 +15,8 @@ export interface HealthReport {
   readonly stale: boolean;
   readonly probers: readonly ProberReport[];
   readonly pools: readonly PoolReport[];
+  /** The fleet view: each edge process's last summary, and whether it is still writing them. */
+  readonly edges: ReadonlyArray<EdgeSummary & { readonly live: boolean }>;
 }
 
 export interface ProberReport {
@@ -49,10 +52,11 @@ export interface PeerReport {
   readonly views: Readonly<Record<string, PeerState>>;
 }
 
-export function buildHealthReport(pools: readonly Pool[], snapshot: SharedHealthSnapshot, now: number): HealthReport {
+export function buildHealthReport(pools: readonly Pool[], snapshot: SharedHealthSnapshot, now: number, edges: readonly EdgeSummary[] = []): HealthReport {
   const live = snapshot.probers.filter((prober) => prober.live).map((prober) => prober.id);
   return {
     generatedAt: now,
+    edges: [...edges].sort((a, b) => a.edge.localeCompare(b.edge) || a.pid - b.pid).map((edge) => ({ ...edge, live: now - edge.lastSeen < FLEET_GONE_AFTER_MS })),
     stale: live.length === 0,
     probers: snapshot.probers.map(({ id, live, host, pid, startedAt, lastSeen }) => ({ id, live, host, pid, startedAt, lastSeen })),
     pools: pools.map((pool) => ({

@@ -1,7 +1,11 @@
 /**
  * The dashboard: one self-contained page (no external scripts, styles or fonts) that polls
- * `/status` twice a second and draws every pool's peers as a grid: state, health check latency
- * sparkline, requests per second, requests in flight, and a drain/undrain button. The token,
+ * `/status` twice a second and draws the totals (requests per second, error rate, upstream
+ * latency p50/p99 over the last 10 s), then every pool's peers as a grid: state and since when,
+ * the same figures per peer, requests in flight, health check latency sparkline, and a
+ * drain/undrain button; then the routes. Rates and percentiles come from the difference between
+ * readings of the counters and histogram buckets `/status` gives, so they are of the last
+ * seconds, not of the process's life. The token,
  * when the admin API needs one, comes from the URL fragment (`/#token=...`) or a prompt, and is
  * kept in the tab's session storage.
  */
@@ -41,18 +45,32 @@ export const DASHBOARD_PAGE = `<!doctype html>
   #routes table { border-collapse: collapse; }
   #routes th, #routes td { text-align: left; padding: .2rem .9rem .2rem 0; font-variant-numeric: tabular-nums; }
   #routes td:first-child { font-family: ui-monospace, monospace; }
+  #about { color: var(--muted); }
+  #totals { display: flex; gap: 2rem; }
+  #totals div { display: flex; flex-direction: column; }
+  #totals b { font-size: 1.4rem; font-variant-numeric: tabular-nums; }
+  #totals span { color: var(--muted); }
+  .since { color: var(--muted); font-size: .8rem; }
 </style>
 </head>
 <body>
-<header><h1>edgelb</h1><span id="updated">connecting…</span><span id="problem"></span>
+<header><h1>edgelb</h1><span id="about"></span><span id="updated">connecting…</span><span id="problem"></span>
 <form id="login" hidden><input name="token" type="password" placeholder="admin token" autocomplete="off"> <button>use</button></form></header>
+<section id="totals">
+  <div><b data-figure="rps">–</b><span>req/s</span></div>
+  <div><b data-figure="errors">–</b><span>5xx rate</span></div>
+  <div><b data-figure="p50">–</b><span title="upstream latency: from sending the request to the response head">p50 ms</span></div>
+  <div><b data-figure="p99">–</b><span title="upstream latency: from sending the request to the response head">p99 ms</span></div>
+</section>
 <main id="pools"></main>
-<section id="routes"><h2>routes</h2><table><thead><tr><th>route</th><th>host</th><th>path</th><th>pool</th><th>req/s</th><th>requests</th></tr></thead><tbody></tbody></table></section>
+<section id="routes"><h2>routes</h2><table><thead><tr><th>route</th><th>host</th><th>path</th><th>pool</th><th>req/s</th><th>5xx</th><th>requests</th></tr></thead><tbody></tbody></table></section>
 <script>
 "use strict";
 const REFRESH_MS = 500;
 const HISTORY = 120;
+const WINDOW_MS = 10000;
 const seenPeers = new Map();
+const windows = new Map();
 const fromFragment = new URLSearchParams(location.hash.slice(1)).get("token");
 if (fromFragment) { sessionStorage.setItem("edgelb-token", fromFragment); history.replaceState(null, "", location.pathname); }
 let token = sessionStorage.getItem("edgelb-token");
@@ -98,16 +116,64 @@ function sparkline(values) {
 }
 
 function track(key, peer, now) {
-  const previous = seenPeers.get(key) ?? { latency: [], requests: peer.requests, at: now, rps: 0 };
-  const seconds = (now - previous.at) / 1000;
-  const rps = seconds > 0 ? Math.max(0, peer.requests - previous.requests) / seconds : previous.rps;
-  const latency = [...previous.latency, peer.latencyMs ?? 0].slice(-HISTORY);
-  const next = { latency, requests: peer.requests, at: now, rps };
+  const previous = seenPeers.get(key) ?? { latency: [] };
+  const next = { latency: [...previous.latency, peer.latencyMs ?? 0].slice(-HISTORY) };
   seenPeers.set(key, next);
   return next;
 }
 
-function peerCard(pool, peer, now) {
+/** The readings of the last WINDOW_MS for key, this one included: their difference is what happened meanwhile. */
+function windowOf(key, reading) {
+  const kept = (windows.get(key) ?? []).filter((earlier) => reading.at - earlier.at <= WINDOW_MS);
+  kept.push(reading);
+  windows.set(key, kept);
+  const first = kept[0];
+  const seconds = (reading.at - first.at) / 1000;
+  const requests = reading.requests - first.requests;
+  return {
+    rps: seconds > 0 ? Math.max(0, requests) / seconds : 0,
+    requests,
+    errors: reading.errors - first.errors,
+    buckets: (reading.buckets ?? []).map((count, i) => count - ((first.buckets ?? [])[i] ?? 0)),
+  };
+}
+
+/** The q-th quantile (ms) of cumulative bucket counts over bounds (ms); null when nothing was counted. */
+function quantile(buckets, bounds, q) {
+  const total = buckets[buckets.length - 1] ?? 0;
+  if (total <= 0) return null;
+  const rank = q * total;
+  let below = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    if (buckets[i] >= rank) {
+      if (i >= bounds.length) return Infinity;
+      const lower = i === 0 ? 0 : bounds[i - 1];
+      const inside = buckets[i] - below;
+      return lower + (inside > 0 ? (rank - below) / inside : 1) * (bounds[i] - lower);
+    }
+    below = buckets[i];
+  }
+  return Infinity;
+}
+
+function ms(value, bounds) {
+  if (value === null) return "–";
+  if (value === Infinity) return "> " + bounds[bounds.length - 1];
+  return value < 10 ? value.toFixed(2) : value.toFixed(0);
+}
+
+function percent(errors, requests) { return requests > 0 ? (100 * errors / requests).toFixed(1) + "%" : "–"; }
+
+function ago(iso, now) {
+  if (!iso) return "";
+  const seconds = Math.max(0, (now - Date.parse(iso)) / 1000);
+  if (seconds < 60) return seconds.toFixed(0) + "s";
+  if (seconds < 3600) return Math.floor(seconds / 60) + "m" + String(Math.floor(seconds % 60)).padStart(2, "0") + "s";
+  if (seconds < 86400) return Math.floor(seconds / 3600) + "h" + String(Math.floor((seconds % 3600) / 60)).padStart(2, "0") + "m";
+  return Math.floor(seconds / 86400) + "d" + String(Math.floor((seconds % 86400) / 3600)).padStart(2, "0") + "h";
+}
+
+function peerCard(pool, peer, now, bounds, recent) {
   const seen = track(pool + "/" + peer.id, peer, now);
   const action = peer.drained ? "undrain" : "drain";
   const button = element("button", { type: "button" }, action);
@@ -119,8 +185,12 @@ function peerCard(pool, peer, now) {
   return element("div", { class: "peer", "data-peer": peer.id, "data-state": peer.state },
     element("span", { class: "state" }, peer.state),
     element("div", { class: "id" }, peer.id),
+    element("div", { class: "since" }, peer.since ? "since " + ago(peer.since, now) + " ago" : ""),
     element("div", { class: "figures" },
-      element("span", {}, element("b", {}, seen.rps.toFixed(1)), " req/s"),
+      element("span", {}, element("b", {}, recent.rps.toFixed(1)), " req/s"),
+      element("span", {}, element("b", {}, percent(recent.errors, recent.requests)), " 5xx"),
+      element("span", { title: "upstream latency p50 / p99, last 10 s" }, element("b", {}, ms(quantile(recent.buckets, bounds, 0.5), bounds) + " / " + ms(quantile(recent.buckets, bounds, 0.99), bounds)), " ms")),
+    element("div", { class: "figures" },
       element("span", {}, element("b", {}, String(peer.inFlight)), " in flight"),
       ...(peer.tunnels > 0 ? [element("span", {}, element("b", {}, String(peer.tunnels)), " tunnels")] : []),
       element("span", { title: "how long the last health check took" }, element("b", {}, peer.latencyMs === null ? "–" : peer.latencyMs.toFixed(1)), " ms check")),
@@ -131,16 +201,33 @@ function peerCard(pool, peer, now) {
 
 function render(report) {
   const now = Date.now();
-  const sections = report.pools.map((pool) =>
-    element("section", { "data-pool": pool.name },
+  const at = Date.parse(report.time);
+  const bounds = report.latencyBoundsMs;
+  let latency = [];
+  const sections = report.pools.map((pool) => {
+    const cards = pool.peers.map((peer) => {
+      const recent = windowOf("peer:" + pool.name + "/" + peer.id, { at, requests: peer.requests, errors: peer.errors, buckets: peer.latencyBuckets });
+      latency = recent.buckets.map((count, i) => count + (latency[i] ?? 0)).concat(latency.slice(recent.buckets.length));
+      return peerCard(pool.name, peer, now, bounds, recent);
+    });
+    return element("section", { "data-pool": pool.name },
       element("h2", {}, pool.name + " — " + pool.peers.filter((p) => p.state === "up").length + "/" + pool.peers.length + " up"),
-      element("div", { class: "grid" }, ...pool.peers.map((peer) => peerCard(pool.name, peer, now)))));
+      element("div", { class: "grid" }, ...cards));
+  });
   document.getElementById("pools").replaceChildren(...sections);
+  let rps = 0, requests = 0, errors = 0;
   document.querySelector("#routes tbody").replaceChildren(...report.routes.map((route) => {
-    const seen = track("route:" + route.name, route, now);
+    const recent = windowOf("route:" + route.name, { at, requests: route.requests, errors: route.errors });
+    rps += recent.rps; requests += recent.requests; errors += recent.errors;
     return element("tr", { "data-route": route.name },
-      ...[route.name, route.host ?? "*", route.path, route.pool, seen.rps.toFixed(1), String(route.requests)].map((cell) => element("td", {}, cell)));
+      ...[route.name, route.host ?? "*", route.path, route.pool, recent.rps.toFixed(1), percent(recent.errors, recent.requests), String(route.requests)].map((cell) => element("td", {}, cell)));
   }));
+  const figure = (name, text) => { document.querySelector('#totals [data-figure="' + name + '"]').textContent = text; };
+  figure("rps", rps.toFixed(1));
+  figure("errors", percent(errors, requests));
+  figure("p50", ms(quantile(latency, bounds, 0.5), bounds));
+  figure("p99", ms(quantile(latency, bounds, 0.99), bounds));
+  document.getElementById("about").textContent = "v" + report.version + " · up " + ago(report.startedAt, now);
   document.getElementById("updated").textContent = "updated " + new Date(report.time).toLocaleTimeString();
   document.getElementById("problem").textContent = "";
 }

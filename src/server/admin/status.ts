@@ -2,6 +2,7 @@ import type { HealthStore } from '../../core/health-store.ts';
 import { inRotation } from '../../core/health.ts';
 import type { Peer, PeerSource, Pool } from '../../core/peer.ts';
 import type { Route } from '../../core/routing/route-table.ts';
+import type { StatusFigures } from './status-figures.ts';
 
 /** One peer as an operator's table shows it. Times are ISO 8601; null where nothing is known yet. */
 export interface PeerStatus {
@@ -28,8 +29,11 @@ export interface PeerStatus {
   readonly inFlight: number;
   /** WebSocket and other Upgrade tunnels open to the peer (counted in `inFlight` too). */
   readonly tunnels: number;
-  /** Requests the peer answered since edgelb started. */
+  /** Requests the peer answered since edgelb started, and how many of them with a 5xx. */
   readonly requests: number;
+  readonly errors: number;
+  /** Requests by upstream latency (time to the response head), cumulative per `latencyBoundsMs` bucket, the last +Inf. */
+  readonly latencyBuckets: readonly number[];
 }
 
 export interface PoolStatus {
@@ -45,12 +49,18 @@ export interface RouteStatus {
   readonly host: string | null;
   readonly path: string;
   readonly methods: readonly string[] | null;
-  /** Requests it took since edgelb started. */
+  /** Requests it took since edgelb started, and how many were answered with a 5xx. */
   readonly requests: number;
+  readonly errors: number;
 }
 
 export interface StatusReport {
   readonly time: string;
+  readonly version: string;
+  /** When the balancer (its primary) started. */
+  readonly startedAt: string;
+  /** The upper bounds of the peers' `latencyBuckets`, in ms. */
+  readonly latencyBoundsMs: readonly number[];
   readonly routes: readonly RouteStatus[];
   /** Requests no route took (answered 404) since edgelb started. */
   readonly unrouted: number;
@@ -66,7 +76,7 @@ export interface StatusSources {
   requestsRouted(route: Route | undefined): number;
 }
 
-export function peerStatus(peer: Peer, sources: StatusSources): PeerStatus {
+export function peerStatus(peer: Peer, sources: StatusSources, figures?: StatusFigures): PeerStatus {
   const state = sources.store.state(peer);
   const drained = sources.store.isDrained(peer);
   const healthy = inRotation(peer, state?.up);
@@ -86,12 +96,23 @@ export function peerStatus(peer: Peer, sources: StatusSources): PeerStatus {
     inFlight: sources.inFlight(peer),
     tunnels: sources.tunnelsOpen(peer),
     requests: sources.requestsServed(peer),
+    errors: figures?.peers.get(`${peer.pool}/${peer.id}`)?.errors ?? 0,
+    latencyBuckets: figures?.peers.get(`${peer.pool}/${peer.id}`)?.latencyBuckets ?? [],
   };
 }
 
-export function statusReport(routes: readonly Route[], pools: readonly Pool[], sources: StatusSources): StatusReport {
+/** What `/status` says of the balancer itself. */
+export interface AboutEdge {
+  readonly version: string;
+  readonly startedAt: number;
+}
+
+export function statusReport(routes: readonly Route[], pools: readonly Pool[], sources: StatusSources, about: AboutEdge, figures?: StatusFigures): StatusReport {
   return {
     time: new Date().toISOString(),
+    version: about.version,
+    startedAt: new Date(about.startedAt).toISOString(),
+    latencyBoundsMs: figures?.latencyBoundsMs ?? [],
     routes: routes.map((route) => ({
       name: route.name,
       pool: route.pool.name,
@@ -99,8 +120,9 @@ export function statusReport(routes: readonly Route[], pools: readonly Pool[], s
       path: route.path,
       methods: route.methods === undefined ? null : [...route.methods],
       requests: sources.requestsRouted(route),
+      errors: figures?.routeErrors.get(route.name) ?? 0,
     })),
     unrouted: sources.requestsRouted(undefined),
-    pools: pools.map((pool) => ({ name: pool.name, peers: pool.peers.map((peer) => peerStatus(peer, sources)) })),
+    pools: pools.map((pool) => ({ name: pool.name, peers: pool.peers.map((peer) => peerStatus(peer, sources, figures)) })),
   };
 }

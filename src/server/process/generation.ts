@@ -36,6 +36,8 @@ export interface Held {
   readonly peers: HeldPeers;
   readonly ejections: HeldEjections;
   readonly gatherer: Gatherer;
+  /** When the primary started. */
+  readonly startedAt: number;
 }
 
 /** `reloads`: how many configuration reloads came before this generation. */
@@ -69,7 +71,7 @@ export async function startGeneration(config: Config, sockets: readonly ListenSo
   }
   const joined = () => membership === undefined ? [] : membership.pools.flatMap((pool) => pool.peers.filter((peer) => peer.source !== 'config').map(peerEntry));
   workers = new WorkerGroup({
-    config, sockets, log, health: () => snapshot(), peers: joined, drains: held.drains, ejections: held.ejections, gatherer: held.gatherer, reloads,
+    config, sockets, log, health: () => snapshot(), peers: joined, drains: held.drains, ejections: held.ejections, gatherer: held.gatherer, startedAt: held.startedAt, reloads,
     peerChanged(entry, added) {
       if (membership === undefined) return;
       held.peers.apply(entry, added);

@@ -54,6 +54,8 @@ export type ToWorker =
     /** Ejections still running, made by workers of this or an earlier generation. */
     readonly ejected: readonly EjectionEntry[];
     readonly reloads: number;
+    /** When the primary started (ms since the epoch): the balancer's uptime. */
+    readonly startedAt: number;
   }
   /** The primary asks for this worker's report (an admin view of every worker). */
   | { readonly type: 'edgelb:report'; readonly id: number }

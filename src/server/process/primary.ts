@@ -37,7 +37,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const { configFile, sockets, log, pidFile } = options;
   let generation: Generation;
   const held = {
-    drains: new HeldDrains(options.held?.drains), peers: new HeldPeers(options.held?.peers), ejections: new HeldEjections(options.held?.ejected), gatherer: new Gatherer(),
+    drains: new HeldDrains(options.held?.drains), peers: new HeldPeers(options.held?.peers), ejections: new HeldEjections(options.held?.ejected), gatherer: new Gatherer(), startedAt: Date.now(),
   };
   try {
     generation = await startGeneration(options.config, sockets, log, held);

@@ -36,6 +36,8 @@ export interface WorkerGroupOptions {
   peerChanged(entry: PeerEntry, joined: boolean): void;
   /** Configuration reloads before this generation. */
   readonly reloads: number;
+  /** When the primary started. */
+  readonly startedAt: number;
 }
 
 export class WorkerGroup {
@@ -150,6 +152,7 @@ export class WorkerGroup {
     const { health, peers, drains, ejections, reloads } = this.#options;
     worker.send({
       type: 'edgelb:start', config: this.#config, health: health(), drained: drains.entries(), peers: peers(), ejected: ejections.entries(), reloads,
+      startedAt: this.#options.startedAt,
     } satisfies ToWorker);
     return serving;
   }

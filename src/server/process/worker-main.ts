@@ -97,7 +97,7 @@ const onMessage = async (message: unknown) => {
       const drains = mirror === undefined ? undefined : { held: message.drained, announce: (entry: DrainEntry) => send({ type: 'edgelb:drained', entry }) };
       const peers = mirror === undefined ? undefined : { announce: (entry: PeerEntry, joined: boolean) => send({ type: 'edgelb:peer', entry, joined }) };
       running = await serveEdge(config, log, {
-        listenFds, adminFd, membership, mirror, reloads: message.reloads, announceEjection, ejected: message.ejected, drains, peers, gather,
+        listenFds, adminFd, membership, mirror, reloads: message.reloads, announceEjection, ejected: message.ejected, drains, peers, gather, startedAt: message.startedAt,
       });
     } catch (error) {
       send({ type: 'edgelb:start-failed', reason: describeError(error) ?? 'unknown error' });
