@@ -141,7 +141,9 @@ describe('graceful upgrade (-u and SIGQUIT)', () => {
 
   it('hands over what operators did: drained peers stay drained, added peers and ejections stay in the new process', async () => {
     const [a, b, c, e] = await Promise.all([startUpstream('a'), startUpstream('b'), startUpstream('c'), startUpstream('e')]);
+    // Two workers: what was done through one worker's admin listener holds in both, before and after.
     const files = setup({
+      threads: 2,
       admin: { listen: '127.0.0.1:0' },
       upstreams: {
         web: {
@@ -174,8 +176,9 @@ describe('graceful upgrade (-u and SIGQUIT)', () => {
     ]);
     const answered = await waitFor('the new process to serve a and c, not b', async () => {
       const names = new Set<string>();
-      for (let i = 0; i < 6; i++) {
-        const res = await request(url, { dispatcher: client });
+      for (let i = 0; i < 12; i++) {
+        // A connection of its own each, so that both workers answer.
+        const res = await request(url, { dispatcher: client, headers: { connection: 'close' } });
         names.add(String(res.headers['x-upstream']));
         await res.body.text();
       }
