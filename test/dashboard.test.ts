@@ -76,6 +76,7 @@ describe('dashboard', () => {
       const bErrors = /([\d.]+)% 5xx/.exec(await page.locator(`[data-peer="${b.address}"] .figures`).first().innerText());
       assert.ok(bErrors !== null && Number(bErrors[1]) > 50, `b's 5xx rate: ${bErrors?.[1]}%`);
       assert.match(await page.locator(`[data-peer="${a.address}"] .figures`).first().innerText(), /\s0\.0% 5xx/);
+      assert.match(await page.locator('[data-pool="web"] .pool-figures').innerText(), /^[\d.]+ req\/s\s+[\d.]+% 5xx\s+[\d.]+ \/ [\d.]+ ms$/);
       assert.match(await page.locator('#about').innerText(), new RegExp(`^v${version.replaceAll('.', '\\.')} · up \\d+s$`));
       assert.match(await page.locator(`[data-peer="${a.address}"] .since`).innerText(), /^since \d+s ago$/);
       await b.behave(200);

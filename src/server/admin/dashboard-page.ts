@@ -205,13 +205,21 @@ function render(report) {
   const bounds = report.latencyBoundsMs;
   let latency = [];
   const sections = report.pools.map((pool) => {
+    const sum = { rps: 0, requests: 0, errors: 0, buckets: [] };
     const cards = pool.peers.map((peer) => {
       const recent = windowOf("peer:" + pool.name + "/" + peer.id, { at, requests: peer.requests, errors: peer.errors, buckets: peer.latencyBuckets });
-      latency = recent.buckets.map((count, i) => count + (latency[i] ?? 0)).concat(latency.slice(recent.buckets.length));
+      sum.rps += recent.rps; sum.requests += recent.requests; sum.errors += recent.errors;
+      sum.buckets = recent.buckets.map((count, i) => count + (sum.buckets[i] ?? 0)).concat(sum.buckets.slice(recent.buckets.length));
       return peerCard(pool.name, peer, now, bounds, recent);
     });
+    latency = sum.buckets.map((count, i) => count + (latency[i] ?? 0)).concat(latency.slice(sum.buckets.length));
     return element("section", { "data-pool": pool.name },
       element("h2", {}, pool.name + " — " + pool.peers.filter((p) => p.state === "up").length + "/" + pool.peers.length + " up"),
+      element("div", { class: "figures pool-figures" },
+        element("span", {}, element("b", {}, sum.rps.toFixed(1)), " req/s"),
+        element("span", {}, element("b", {}, percent(sum.errors, sum.requests)), " 5xx"),
+        element("span", { title: "upstream latency p50 / p99 of the pool's peers, last 10 s" },
+          element("b", {}, ms(quantile(sum.buckets, bounds, 0.5), bounds) + " / " + ms(quantile(sum.buckets, bounds, 0.99), bounds)), " ms")),
       element("div", { class: "grid" }, ...cards));
   });
   document.getElementById("pools").replaceChildren(...sections);
