@@ -1,3 +1,5 @@
+import { parseRecord } from './json-record.ts';
+
 /**
  * The fleet view: every edge process (a worker) writes a small summary of itself to Redis every
  * few seconds, under `{prefix}edges` (hash: id → `EdgeSummary` as JSON), and `edgelb status`
@@ -34,16 +36,10 @@ export function fleetKey(prefix: string): string {
 }
 
 export function decodeEdgeSummary(text: string): EdgeSummary | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const v = value as Record<string, unknown>;
+  const v = parseRecord(text);
+  if (v === undefined) return undefined;
   const strings = ['id', 'edge', 'host', 'version'] as const;
   const numbers = ['pid', 'startedAt', 'lastSeen', 'requests', 'errors', 'requestsPerSecond', 'inFlight'] as const;
   if (!strings.every((key) => typeof v[key] === 'string') || !numbers.every((key) => typeof v[key] === 'number')) return undefined;
-  return value as EdgeSummary;
+  return v as unknown as EdgeSummary;
 }

@@ -1,4 +1,5 @@
 import type { PeerState } from '../health.ts';
+import { isRecord, parseJson } from './json-record.ts';
 
 /**
  * Where shared health lives in Redis. Every name starts with the configured prefix, so several
@@ -135,16 +136,4 @@ function toPeerState(value: unknown): PeerState | undefined {
   const { up, since, checkedAt, latencyMs, reason } = value;
   if (typeof up !== 'boolean' || typeof since !== 'number' || typeof checkedAt !== 'number' || typeof latencyMs !== 'number') return undefined;
   return typeof reason === 'string' ? { up, since, checkedAt, latencyMs, reason } : { up, since, checkedAt, latencyMs };
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
 }

@@ -1,5 +1,6 @@
 import { formatAddress, parseAddress } from '../address.ts';
 import type { Announced, Membership } from '../membership.ts';
+import { parseRecord } from './json-record.ts';
 import type { PeerSpec } from '../peer.ts';
 
 /** A registration as stored under `registration:{key}` and pushed with `registered`. */
@@ -20,14 +21,9 @@ export function decodeRegistration(key: string, text: string): Registration | un
   if (slash <= 0) return undefined;
   const address = parseAddress(key.slice(slash + 1));
   if ('error' in address) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { weight, backup, ttlMs, registeredAt } = value as Record<string, unknown>;
+  const value = parseRecord(text);
+  if (value === undefined) return undefined;
+  const { weight, backup, ttlMs, registeredAt } = value;
   if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 1 || typeof backup !== 'boolean') return undefined;
   if (typeof ttlMs !== 'number' || !(ttlMs > 0) || typeof registeredAt !== 'number') return undefined;
   const spec: PeerSpec = { ...address, weight, backup };
