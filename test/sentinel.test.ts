@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
 import { validateConfig } from '../src/core/config.ts';
 import { load, type LoadResult } from './support/load.ts';
-import { killAll, runEdgelb, startEdgelb, startEdgelbCommand } from './support/processes.ts';
+import { killAll, runEdgelb, startEdgelb, startEdgelbCommand, type LogLine } from './support/processes.ts';
 import { startSentinelSet, type SentinelSet } from './support/sentinel.ts';
 import { startProber, startUpstreams, waitForLog } from './support/shared-health.ts';
 import { waitFor } from './support/wait-for.ts';
@@ -39,7 +39,11 @@ describe('Redis with failover (Sentinel)', () => {
 
     // A registration made after the failover reaches the edge: sidecar → new master → prober and edge.
     await startEdgelbCommand(['register', '--pool', 'web', '--addr', c!.address], config, 'registered');
-    await waitFor('c to take traffic', () => live.answers.some((x) => x.name === 'c'), { timeoutMs: 15_000 });
+    // On a timeout, what the edge and the prober said since the failover tells where it stuck.
+    const since = (process: { logs: LogLine[] }) => process.logs.filter((line) => line.time >= failedOver - 3_000 && line.msg !== 'upstream peer').map((line) => `${line.msg} ${JSON.stringify(line)}`).join('\n');
+    await waitFor('c to take traffic', () => live.answers.some((x) => x.name === 'c'), { timeoutMs: 20_000 }).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nedge:\n${since(edge)}\nprober:\n${since(prober)}`);
+    });
     // A flip pushed after the failover reaches the edge: the subscription moved to the new master.
     await d!.kill();
     await waitForLog(edge, 'peer down', { peer: d!.address, via: 'push' }, failedOver, 15_000);

@@ -55,9 +55,11 @@ function target(location: RedisLocation): RedisOptions {
     role: 'master',
     ...(location.sentinelPassword !== undefined ? { sentinelPassword: location.sentinelPassword } : {}),
     ...(location.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
-    // Told of a failover by the Sentinels themselves, the connection moves at once instead of
-    // waiting to find the old master dead.
-    failoverDetector: true,
+    // ioredis's `failoverDetector` is not used: when its announcement comes while the connection
+    // is already reconnecting (the master died), it ends the connection for good. A master that
+    // died is left by reconnecting anyway; one demoted while alive answers writes with READONLY,
+    // and that reconnects, asking the Sentinels again.
+    reconnectOnError: (error) => error.message.startsWith('READONLY'),
     sentinelRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
   };
 }
