@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.ts';
-import { formatAddress } from '../../core/address.ts';
 import { Membership } from '../../core/membership.ts';
 import { membershipLog } from '../../core/membership-log.ts';
 import { buildPools } from '../../core/peer.ts';
@@ -13,7 +12,7 @@ import type { HeldDrains } from './held-drains.ts';
 import type { HeldPeers } from './held-peers.ts';
 import type { HeldEjections } from './held-ejections.ts';
 import type { Gatherer } from './gatherer.ts';
-import { peerEntry } from './messages.ts';
+import { applyPeerEntry, peerEntry } from './messages.ts';
 import type { ListenSocket } from './listen-sockets.ts';
 import { WorkerGroup } from './worker-group.ts';
 
@@ -75,8 +74,7 @@ export async function startGeneration(config: Config, sockets: readonly ListenSo
     peerChanged(entry, added) {
       if (membership === undefined) return;
       held.peers.apply(entry, added);
-      if (added) membership.add(entry.pool, entry.spec, 'admin', entry.addedAt);
-      else membership.remove(entry.pool, formatAddress(entry.spec), 'admin');
+      applyPeerEntry(membership, entry, added);
     },
   });
   try {

@@ -1,6 +1,6 @@
 import { formatAddress } from '../../core/address.ts';
 import type { Membership } from '../../core/membership.ts';
-import type { PeerEntry } from './messages.ts';
+import { applyPeerEntry, type PeerEntry } from './messages.ts';
 
 /**
  * The peers operators added through the admin API, held by the primary in embedded mode, so
@@ -28,6 +28,6 @@ export class HeldPeers {
 
   /** Adds every held peer to a new generation's membership. */
   restore(membership: Membership): void {
-    for (const entry of this.#peers.values()) membership.add(entry.pool, entry.spec, 'admin', entry.addedAt);
+    for (const entry of this.#peers.values()) applyPeerEntry(membership, entry, true);
   }
 }

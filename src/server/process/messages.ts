@@ -1,5 +1,7 @@
 import type { Config } from '../../core/config.ts';
 import type { PeerState } from '../../core/health.ts';
+import { formatAddress } from '../../core/address.ts';
+import type { Membership } from '../../core/membership.ts';
 import type { Peer, PeerSource, PeerSpec } from '../../core/peer.ts';
 import type { WorkerReport } from './worker-report.ts';
 
@@ -35,6 +37,12 @@ export interface PeerEntry {
 
 export function peerEntry(peer: Peer): PeerEntry {
   return { pool: peer.pool, spec: { host: peer.host, port: peer.port, weight: peer.weight, backup: peer.backup }, source: peer.source, addedAt: peer.addedAt };
+}
+
+/** The change an entry stands for, made to a membership: the peer joins (or leaves) as its source. */
+export function applyPeerEntry(membership: Membership, entry: PeerEntry, joined: boolean): void {
+  if (joined) membership.add(entry.pool, entry.spec, entry.source, entry.addedAt);
+  else membership.remove(entry.pool, formatAddress(entry.spec), entry.source);
 }
 
 /** What an embedded primary holds for its operators, handed to the new process of a graceful upgrade. */

@@ -1,12 +1,11 @@
 import { describeError } from '../../core/errors.ts';
-import { formatAddress } from '../../core/address.ts';
 import { Membership } from '../../core/membership.ts';
 import { buildPools } from '../../core/peer.ts';
 import { createLogger, flushLogs } from '../logger.ts';
 import { serveEdge, type RunningEdge } from '../serve-edge.ts';
 import { HealthMirror } from './health-relay.ts';
 import type { WorkerReport } from './worker-report.ts';
-import { isMessage, LISTEN_FD_BASE, type DrainEntry, type EjectionEntry, type FromWorker, type PeerEntry, type ToWorker } from './messages.ts';
+import { applyPeerEntry, isMessage, LISTEN_FD_BASE, type DrainEntry, type EjectionEntry, type FromWorker, type PeerEntry, type ToWorker } from './messages.ts';
 
 /**
  * A worker process: serves on the listening sockets its primary holds (inherited as fds) with
@@ -61,11 +60,6 @@ async function reportTo(id: number): Promise<void> {
   if (report !== undefined) send({ type: 'edgelb:report', id, report });
 }
 
-function applyPeer(membership: Membership, entry: PeerEntry, joined: boolean): void {
-  if (joined) membership.add(entry.pool, entry.spec, entry.source, entry.addedAt);
-  else membership.remove(entry.pool, formatAddress(entry.spec), entry.source);
-}
-
 const onMessage = async (message: unknown) => {
   if (isMessage<Extract<ToWorker, { type: 'edgelb:start' }>>(message, 'edgelb:start')) {
     const { config, health } = message;
@@ -74,13 +68,13 @@ const onMessage = async (message: unknown) => {
     // run time included; with redis the worker follows the shared health itself.
     let mirror: HealthMirror | undefined;
     if (config.redis === undefined) {
-      for (const entry of message.peers) membership.add(entry.pool, entry.spec, entry.source, entry.addedAt);
+      for (const entry of message.peers) applyPeerEntry(membership, entry, true);
       mirror = new HealthMirror(membership.pools, health);
       membership.listen(mirror);
     }
     process.on('message', (update: unknown) => {
       if (isMessage<Extract<ToWorker, { type: 'edgelb:health' }>>(update, 'edgelb:health')) mirror?.apply(update.entry);
-      else if (isMessage<Extract<ToWorker, { type: 'edgelb:peer' }>>(update, 'edgelb:peer')) applyPeer(membership, update.entry, update.joined);
+      else if (isMessage<Extract<ToWorker, { type: 'edgelb:peer' }>>(update, 'edgelb:peer')) applyPeerEntry(membership, update.entry, update.joined);
       else if (isMessage<Extract<ToWorker, { type: 'edgelb:report' }>>(update, 'edgelb:report')) void reportTo(update.id);
       else if (isMessage<Extract<ToWorker, { type: 'edgelb:gathered' }>>(update, 'edgelb:gathered')) {
         gathering.get(update.id)?.(update.reports);
