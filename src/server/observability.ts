@@ -5,6 +5,7 @@ import type { Config } from '../core/config.ts';
 import type { HealthStore } from '../core/health-store.ts';
 import type { Peer, Pool } from '../core/peer.ts';
 import type { Route, RouteTable } from '../core/routing/route-table.ts';
+import { peerKey } from '../core/shared-health/keys.ts';
 import type { UndiciForwarder } from '../edge/node/undici-forwarder.ts';
 import type { NodeListeners } from '../edge/node/listeners.ts';
 import { observeAll, type RequestObserver } from '../edge/request-observer.ts';
@@ -128,7 +129,7 @@ export class Observability {
         }
         const { mergeReports } = await import('./process/worker-report.ts');
         const { peers: counts, routes: routed, metrics: merged } = await mergeReports(reports);
-        const of = (peer: Peer) => counts[`${peer.pool}/${peer.id}`];
+        const of = (peer: Peer) => counts[peerKey(peer)];
         return statusReport(routes.routes, this.#pools, {
           ...sources,
           inFlight: (peer) => of(peer)?.inFlight ?? 0,
@@ -171,7 +172,7 @@ export class Observability {
     const peers: Record<string, PeerCounts> = {};
     for (const pool of this.#pools) {
       for (const peer of pool.peers) {
-        peers[`${pool.name}/${peer.id}`] = { inFlight: this.#inFlight(peer), tunnels: this.#tunnelsOpen(peer), requests: metrics.requestsServed(peer) };
+        peers[peerKey(peer)] = { inFlight: this.#inFlight(peer), tunnels: this.#tunnelsOpen(peer), requests: metrics.requestsServed(peer) };
       }
     }
     const routes: Record<string, number> = { '': metrics.requestsRouted(undefined) };
@@ -184,10 +185,10 @@ export class Observability {
    * must not bring back the series of a peer that has left since.
    */
   #ofPresentPeers(metrics: WorkerReport['metrics']): WorkerReport['metrics'] {
-    const present = new Set(this.#pools.flatMap((pool) => pool.peers.map((peer) => `${pool.name}/${peer.id}`)));
+    const present = new Set(this.#pools.flatMap((pool) => pool.peers.map(peerKey)));
     return metrics.map((metric) => ({
       ...metric,
-      values: metric.values.filter(({ labels }) => labels.peer === undefined || labels.peer === '' || present.has(`${labels.pool}/${labels.peer}`)),
+      values: metric.values.filter(({ labels }) => labels.peer === undefined || labels.peer === '' || present.has(peerKey({ pool: String(labels.pool), id: String(labels.peer) }))),
     }));
   }
 

@@ -10,7 +10,7 @@ import {
   decodeMessage, encodeMessage, HEARTBEAT_INTERVAL_MS, peerKey, RESYNC_INTERVAL_MS, sharedHealthKeys,
   type SharedHealthKeys, type SharedHealthMessage,
 } from '../core/shared-health/keys.ts';
-import { decodeRegistration, RegistrationFollower } from '../core/shared-health/registration.ts';
+import { RegistrationFollower } from '../core/shared-health/registration.ts';
 import { SharedHealthView, type VerdictChange } from '../core/shared-health/view.ts';
 import { preciseNow } from './clock.ts';
 import { connectWithin, openRedis, reconnectIfHung } from './redis-connection.ts';
@@ -158,13 +158,9 @@ export class RedisHealthStore implements HealthStore {
         this.#logChanges(this.#view.proberLeft(message.prober), 'prober left');
         this.#noteStaleness();
         break;
-      case 'registered': {
-        const registration = decodeRegistration(message.peer, message.registration);
-        if (registration !== undefined) this.#registrations.registered(registration);
-        break;
-      }
+      case 'registered':
       case 'deregistered':
-        this.#registrations.deregistered(message.peer);
+        this.#registrations.follow(message);
         break;
       case 'drain': {
         const peer = this.#view.peers().get(message.peer);

@@ -4,7 +4,7 @@ import { describeError } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
 import type { RedisLocation } from '../core/redis-url.ts';
 import { encodeMessage, sharedHealthKeys, type SharedHealthKeys } from '../core/shared-health/keys.ts';
-import { encodeRegistration, type Registration } from '../core/shared-health/registration.ts';
+import { encodeRegistration, registrationKey, type Registration } from '../core/shared-health/registration.ts';
 import { openRedis } from './redis-connection.ts';
 
 /**
@@ -58,7 +58,7 @@ export class Registrar {
     this.#redis = openRedis(options.location, 'edgelb-register');
     this.#keys = sharedHealthKeys(options.prefix);
     this.#log = options.log;
-    this.#key = `${registration.pool}/${formatAddress(registration.spec)}`;
+    this.#key = registrationKey(registration);
     this.#value = encodeRegistration(registration);
     this.#ttlMs = registration.ttlMs;
     this.#fields = { pool: registration.pool, peer: formatAddress(registration.spec), weight: registration.spec.weight, ttlMs: this.#ttlMs };

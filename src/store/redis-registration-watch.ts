@@ -3,7 +3,7 @@ import type { Log } from '../core/log.ts';
 import type { Membership } from '../core/membership.ts';
 import type { RedisLocation } from '../core/redis-url.ts';
 import { decodeMessage, HEARTBEAT_INTERVAL_MS, sharedHealthKeys, type SharedHealthKeys } from '../core/shared-health/keys.ts';
-import { decodeRegistration, RegistrationFollower } from '../core/shared-health/registration.ts';
+import { RegistrationFollower } from '../core/shared-health/registration.ts';
 import { describeError } from '../core/errors.ts';
 import { openRedis, reconnectIfHung } from './redis-connection.ts';
 import { readRegistrations } from './redis-registrations.ts';
@@ -40,10 +40,7 @@ export class RegistrationWatch {
   start(): void {
     this.#subscriber.on('message', (_channel: string, text: string) => {
       const message = decodeMessage(text);
-      if (message?.type === 'registered') {
-        const registration = decodeRegistration(message.peer, message.registration);
-        if (registration !== undefined) this.#follower.registered(registration);
-      } else if (message?.type === 'deregistered') this.#follower.deregistered(message.peer);
+      if (message !== undefined) this.#follower.follow(message);
     });
     this.#commands.on('ready', () => {
       this.#readySince = performance.now();

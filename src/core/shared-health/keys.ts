@@ -42,6 +42,12 @@ export function peerKey(peer: { readonly pool: string; readonly id: string }): s
   return `${peer.pool}/${peer.id}`;
 }
 
+/** The pool and the peer (`host:port`) a peer key names, or undefined when it names none. */
+export function splitPeerKey(key: string): { readonly pool: string; readonly id: string } | undefined {
+  const slash = key.indexOf('/');
+  return slash <= 0 ? undefined : { pool: key.slice(0, slash), id: key.slice(slash + 1) };
+}
+
 /** A prober beats this often... */
 export const HEARTBEAT_INTERVAL_MS = 1_000;
 /** ...and counts as dead once a beat is this late: a few missed beats, not one slow event loop. */

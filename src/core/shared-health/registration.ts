@@ -1,6 +1,7 @@
 import { formatAddress, parseAddress } from '../address.ts';
 import type { Announced, Membership } from '../membership.ts';
 import { parseRecord } from './json-record.ts';
+import { peerKey, splitPeerKey, type SharedHealthMessage } from './keys.ts';
 import type { PeerSpec } from '../peer.ts';
 
 /** A registration as stored under `registration:{key}` and pushed with `registered`. */
@@ -11,15 +12,20 @@ export interface Registration extends Announced {
   readonly registeredAt: number;
 }
 
+/** The peer key (`pool/host:port`) a registration is stored and announced under. */
+export function registrationKey({ pool, spec }: Announced): string {
+  return peerKey({ pool, id: formatAddress(spec) });
+}
+
 export function encodeRegistration({ spec, ttlMs, registeredAt }: Registration): string {
   return JSON.stringify({ weight: spec.weight, backup: spec.backup, ttlMs, registeredAt });
 }
 
 /** The registration stored for a peer key, or undefined for anything malformed. */
 export function decodeRegistration(key: string, text: string): Registration | undefined {
-  const slash = key.indexOf('/');
-  if (slash <= 0) return undefined;
-  const address = parseAddress(key.slice(slash + 1));
+  const named = splitPeerKey(key);
+  if (named === undefined) return undefined;
+  const address = parseAddress(named.id);
   if ('error' in address) return undefined;
   const value = parseRecord(text);
   if (value === undefined) return undefined;
@@ -27,7 +33,7 @@ export function decodeRegistration(key: string, text: string): Registration | un
   if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 1 || typeof backup !== 'boolean') return undefined;
   if (typeof ttlMs !== 'number' || !(ttlMs > 0) || typeof registeredAt !== 'number') return undefined;
   const spec: PeerSpec = { ...address, weight, backup };
-  return { pool: key.slice(0, slash), spec, ttlMs, registeredAt };
+  return { pool: named.pool, spec, ttlMs, registeredAt };
 }
 
 /**
@@ -52,17 +58,27 @@ export class RegistrationFollower {
     return this.#pools.size > 0;
   }
 
+  /** A pushed message: a registration or deregistration is applied; anything else is not this follower's. */
+  follow(message: SharedHealthMessage): void {
+    if (message.type === 'registered') {
+      const registration = decodeRegistration(message.peer, message.registration);
+      if (registration !== undefined) this.registered(registration);
+    } else if (message.type === 'deregistered') {
+      this.deregistered(message.peer);
+    }
+  }
+
   registered(registration: Registration): void {
     if (!this.#pools.has(registration.pool)) return;
     this.#membership.add(registration.pool, registration.spec, 'redis', registration.registeredAt);
-    this.#ttls.set(`${registration.pool}/${formatAddress(registration.spec)}`, registration.ttlMs);
+    this.#ttls.set(registrationKey(registration), registration.ttlMs);
   }
 
   deregistered(key: string): void {
-    const slash = key.indexOf('/');
-    if (slash <= 0) return;
+    const named = splitPeerKey(key);
+    if (named === undefined) return;
     this.#ttls.delete(key);
-    this.#membership.remove(key.slice(0, slash), key.slice(slash + 1), 'redis');
+    this.#membership.remove(named.pool, named.id, 'redis');
   }
 
   /** A full read of the registrations; `upForMs`: how long the connection it came by has been up. */
@@ -70,11 +86,11 @@ export class RegistrationFollower {
     const present = new Set<string>();
     for (const registration of registrations) {
       if (!this.#pools.has(registration.pool)) continue;
-      present.add(`${registration.pool}/${formatAddress(registration.spec)}`);
+      present.add(registrationKey(registration));
       this.registered(registration);
     }
     for (const peer of [...this.#membership.from('redis')]) {
-      const key = `${peer.pool}/${peer.id}`;
+      const key = peerKey(peer);
       if (!present.has(key) && upForMs >= (this.#ttls.get(key) ?? 0)) this.deregistered(key);
     }
   }

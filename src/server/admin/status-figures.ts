@@ -1,4 +1,5 @@
 import type { MetricJson } from '../process/worker-report.ts';
+import { peerKey } from '../../core/shared-health/keys.ts';
 
 /** What `/status` takes from the metrics: answers with a 5xx, and upstream latency as histogram buckets. */
 export interface StatusFigures {
@@ -28,14 +29,14 @@ export function statusFigures(metrics: readonly MetricJson[]): StatusFigures {
     if (metric.name === 'edgelb_requests_total') {
       for (const { value, labels } of metric.values) {
         if (labels.status_class !== '5xx' || value === 0) continue;
-        if (labels.peer !== '') of(`${labels.pool}/${labels.peer}`).errors += value;
+        if (labels.peer !== '') of(peerKey({ pool: String(labels.pool), id: String(labels.peer) })).errors += value;
         if (labels.route !== '') routeErrors.set(String(labels.route), (routeErrors.get(String(labels.route)) ?? 0) + value);
       }
     } else if (metric.name === 'edgelb_upstream_latency_seconds') {
       const byPeer = new Map<string, Array<[number, number]>>();
       for (const { value, labels, metricName } of metric.values) {
         if (metricName !== 'edgelb_upstream_latency_seconds_bucket') continue;
-        const key = `${labels.pool}/${labels.peer}`;
+        const key = peerKey({ pool: String(labels.pool), id: String(labels.peer) });
         const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
         byPeer.set(key, [...(byPeer.get(key) ?? []), [le, value]]);
       }

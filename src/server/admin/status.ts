@@ -2,6 +2,7 @@ import type { HealthStore } from '../../core/health-store.ts';
 import { inRotation } from '../../core/health.ts';
 import type { Peer, PeerSource, Pool } from '../../core/peer.ts';
 import type { Route } from '../../core/routing/route-table.ts';
+import { peerKey } from '../../core/shared-health/keys.ts';
 import type { StatusFigures } from './status-figures.ts';
 
 /** One peer as an operator's table shows it. Times are ISO 8601; null where nothing is known yet. */
@@ -81,6 +82,7 @@ export function peerStatus(peer: Peer, sources: StatusSources, figures?: StatusF
   const drained = sources.store.isDrained(peer);
   const healthy = inRotation(peer, state?.up);
   const ejected = sources.isEjected(peer);
+  const figured = figures?.peers.get(peerKey(peer));
   return {
     id: peer.id,
     source: peer.source,
@@ -96,8 +98,8 @@ export function peerStatus(peer: Peer, sources: StatusSources, figures?: StatusF
     inFlight: sources.inFlight(peer),
     tunnels: sources.tunnelsOpen(peer),
     requests: sources.requestsServed(peer),
-    errors: figures?.peers.get(`${peer.pool}/${peer.id}`)?.errors ?? 0,
-    latencyBuckets: figures?.peers.get(`${peer.pool}/${peer.id}`)?.latencyBuckets ?? [],
+    errors: figured?.errors ?? 0,
+    latencyBuckets: figured?.latencyBuckets ?? [],
   };
 }
 
