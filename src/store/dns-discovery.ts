@@ -30,7 +30,7 @@ export class DnsDiscovery {
     this.#log = log;
     for (const pool of membership.pools) {
       const discovery = pool.config.discovery;
-      if (typeof discovery === 'object') this.#pools.push({ pool, settings: discovery, failing: false });
+      if (typeof discovery === 'object') this.#pools.push({ pool, settings: discovery, resolver: resolverFor(discovery), failing: false });
     }
   }
 
@@ -67,7 +67,7 @@ export class DnsDiscovery {
     const { pool, settings } = entry;
     let answer: PeerSpec[];
     try {
-      answer = await resolvePeers(settings);
+      answer = await resolvePeers(settings, entry.resolver);
     } catch (error) {
       if (!entry.failing) {
         this.#log.warn({ pool: pool.name, name: settings.dns.name, error: describeError(error) }, 'dns lookup failed; keeping the last answer');
@@ -89,6 +89,8 @@ export class DnsDiscovery {
 interface DnsPool {
   readonly pool: Pool;
   readonly settings: DnsSettings;
+  /** The configured name servers, asked for every lookup; absent: the system's resolver. */
+  readonly resolver: Resolver | undefined;
   /** The last lookup failed (logged once per run of failures). */
   failing: boolean;
 }
@@ -99,15 +101,24 @@ interface DnsSettings {
   readonly nameservers?: ReadonlyArray<{ readonly host: string; readonly port: number }> | undefined;
 }
 
+/** Made once per pool, not per lookup. */
+function resolverFor(settings: DnsSettings): Resolver | undefined {
+  if (settings.nameservers === undefined) return undefined;
+  const resolver = new Resolver({ timeout: 2_000, tries: 2 });
+  resolver.setServers(settings.nameservers.map(formatAddress));
+  return resolver;
+}
+
+/** SRV records have no getaddrinfo(): without name servers of its own, a pool asks the system's through this one. */
+let systemResolver: Resolver | undefined;
+
 /** The peers a name stands for now; throws when the lookup fails (not when it answers nothing). */
-async function resolvePeers(settings: DnsSettings): Promise<PeerSpec[]> {
-  const resolver = settings.nameservers === undefined ? undefined : new Resolver({ timeout: 2_000, tries: 2 });
-  resolver?.setServers(settings.nameservers!.map(formatAddress));
+async function resolvePeers(settings: DnsSettings, resolver: Resolver | undefined): Promise<PeerSpec[]> {
   const { dns } = settings;
   if (dns.kind === 'address') {
     return (await addressesOf(dns.name, resolver)).map((host) => ({ host, port: dns.port, weight: 1, backup: false }));
   }
-  const records = await (resolver ?? new Resolver()).resolveSrv(dns.name);
+  const records = await (resolver ?? (systemResolver ??= new Resolver())).resolveSrv(dns.name);
   const primary = Math.min(...records.map((record) => record.priority));
   const specs = await Promise.all(records.map(async (record) => (await addressesOf(record.name, resolver)).map((host) => ({
     host,

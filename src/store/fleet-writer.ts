@@ -21,7 +21,10 @@ export class FleetWriter {
   readonly #source: FleetSource;
   readonly #version: string;
   readonly #startedAt = Date.now();
-  readonly #id = `${hostname()}-${process.pid}`;
+  readonly #host = hostname();
+  readonly #id = `${this.#host}-${process.pid}`;
+  /** The primary's: the workers of one edge share it. */
+  readonly #edge = `${this.#host}-${process.ppid}`;
   #timer: NodeJS.Timeout | undefined;
   #last = { at: performance.now(), requests: 0 };
   #writes = 0;
@@ -54,8 +57,8 @@ export class FleetWriter {
     const seconds = (now - this.#last.at) / 1000;
     const summary: EdgeSummary = {
       id: this.#id,
-      edge: `${hostname()}-${process.ppid}`,
-      host: hostname(),
+      edge: this.#edge,
+      host: this.#host,
       pid: process.pid,
       version: this.#version,
       startedAt: this.#startedAt,
