@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
 import { adminUrl, promtoolProblems, sample } from './support/admin.ts';
-import { load, type LoadResult } from './support/load.ts';
+import { startLoad } from './support/load.ts';
 import { freePort } from './support/ports.ts';
 import { killAll, runEdgelb, startEdgelb, startUpstream, type Edgelb } from './support/processes.ts';
 import { waitForLog } from './support/shared-health.ts';
@@ -39,9 +39,7 @@ describe('peers added and removed at run time (admin API, embedded mode)', () =>
       upstreams: { web: { peers: [a.address], retries: 0, health_check: { interval: '300ms', timeout: '200ms' } } },
     });
     const peers = (...args: string[]) => runEdgelb(['peers', ...args, '-c', edge.configFile]);
-    let stopLoad!: () => void;
-    const live: LoadResult = { ok: 0, failures: [], answers: [] };
-    const running = load(edge.url, 4, new Promise<void>((resolve) => (stopLoad = resolve)), 60_000, live);
+    const { live, stop: stopLoad } = startLoad(edge.url, 4, 60_000);
 
     const dead = `127.0.0.1:${await freePort()}`;
     assert.equal((await peers('add', 'web', dead)).code, 0);
@@ -90,7 +88,6 @@ describe('peers added and removed at run time (admin API, embedded mode)', () =>
 
     assert.equal((await peers('add', 'web', c.address)).code, 0);
     await waitFor('c to take traffic', () => live.answers.some((x) => x.name === 'c'), { timeoutMs: 10_000 });
-    stopLoad();
-    assert.deepEqual((await running).failures, []);
+    assert.deepEqual((await stopLoad()).failures, []);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
 import { validateConfig } from '../src/core/config.ts';
 import { startDnsServer, type DnsServer } from './support/dnsmasq.ts';
-import { load, type LoadResult } from './support/load.ts';
+import { startLoad, type LoadResult } from './support/load.ts';
 import { freePort } from './support/ports.ts';
 import { killAll, startEdgelb, startUpstream } from './support/processes.ts';
 import { waitForLog } from './support/shared-health.ts';
@@ -36,9 +36,7 @@ describe('DNS discovery', () => {
         },
       },
     });
-    let stopLoad!: () => void;
-    const live: LoadResult = { ok: 0, failures: [], answers: [] };
-    const running = load(edge.url, 4, new Promise<void>((resolve) => (stopLoad = resolve)), 60_000, live);
+    const { live, stop: stopLoad } = startLoad(edge.url, 4, 60_000);
     const started = Date.now();
     await waitFor('both answers to take traffic', () => answeredSince(live, '127.0.0.2', started) > 0 && answeredSince(live, '127.0.0.3', started) > 0);
 
@@ -56,8 +54,7 @@ describe('DNS discovery', () => {
     // Several intervals without DNS: the last answer stays in rotation.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     assert.ok(answeredSince(live, '127.0.0.3', killed + 1_000) > 0 && answeredSince(live, '127.0.0.4', killed + 1_000) > 0);
-    stopLoad();
-    assert.deepEqual((await running).failures, []);
+    assert.deepEqual((await stopLoad()).failures, []);
     assert.ok((await three!.stats()).requests > 0 && (await four!.stats()).requests > 0);
   });
 

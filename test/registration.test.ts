@@ -5,7 +5,7 @@ import { after, afterEach, describe, it } from 'node:test';
 import type { HealthReport } from '../src/core/shared-health/health-report.ts';
 import { parseRedisUrl, type RedisLocation } from '../src/core/redis-url.ts';
 import { Registrar } from '../src/store/redis-registrar.ts';
-import { load, type LoadResult } from './support/load.ts';
+import { startLoad, type LoadResult } from './support/load.ts';
 import { freePort } from './support/ports.ts';
 import { killAll, runEdgelb, startEdgelb, startEdgelbCommand, type LogLine } from './support/processes.ts';
 import { startRedis, type RedisServer } from './support/redis.ts';
@@ -56,9 +56,7 @@ describe('peers registered in Redis (edgelb register)', () => {
     const config = registeringConfig(redis.url, [a!.address]);
     await startProber('p1', config);
     const edge = await startEdgelb(config);
-    let stopLoad!: () => void;
-    const live: LoadResult = { ok: 0, failures: [], answers: [] };
-    const running = load(edge.url, 4, new Promise<void>((resolve) => (stopLoad = resolve)), 30_000, live);
+    const { live, stop: stopLoad } = startLoad(edge.url, 4, 30_000);
 
     // Nothing listens here: the peer joins but must never be sent a request (with no retries, one would fail).
     const dead = `127.0.0.1:${await freePort()}`;
@@ -94,8 +92,7 @@ describe('peers registered in Redis (edgelb register)', () => {
     const requestsAtLeave = (await b!.stats()).requests;
     const okAtLeave = live.ok;
     await waitFor('a second of load after the leave', () => live.ok > okAtLeave + 200 && Date.now() > left.time + 1_000, { timeoutMs: 10_000 });
-    stopLoad();
-    const result = await running;
+    const result = await stopLoad();
     assert.deepEqual(result.failures, []);
     assert.equal((await b!.stats()).requests, requestsAtLeave, 'no request reached b after it left');
     assert.ok(result.answers.some((x) => x.name === 'b' && performance.timeOrigin + x.at > left.time), 'a request in flight at the leave finished');
@@ -126,9 +123,7 @@ describe('peers registered in Redis (edgelb register)', () => {
     const edge = await startEdgelb(config);
     await register(config, b!.address, '--ttl', '2s');
     await waitForLog(edge, 'peer up', { peer: b!.address });
-    let stopLoad!: () => void;
-    const live: LoadResult = { ok: 0, failures: [], answers: [] };
-    const running = load(edge.url, 2, new Promise<void>((resolve) => (stopLoad = resolve)), 30_000, live);
+    const { live, stop: stopLoad } = startLoad(edge.url, 2, 30_000);
 
     await redis.kill();
     const downAt = Date.now();
@@ -143,8 +138,7 @@ describe('peers registered in Redis (edgelb register)', () => {
     await waitFor('b and c to answer after Redis returned', () =>
       ['b', 'c'].every((name) => live.answers.some((x) => x.name === name && performance.timeOrigin + x.at > back)), { timeoutMs: 10_000 });
     assert.deepEqual((await redis.client().smembers('edgelb:registered')).sort(), [`web/${b!.address}`, `web/${c!.address}`].sort());
-    stopLoad();
-    assert.deepEqual((await running).failures, []);
+    assert.deepEqual((await stopLoad()).failures, []);
   });
 
   it('100 peers registered at once all join, pass their checks and take traffic', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
 import { validateConfig } from '../src/core/config.ts';
-import { load, type LoadResult } from './support/load.ts';
+import { startLoad } from './support/load.ts';
 import { killAll, runEdgelb, startEdgelb, startEdgelbCommand, type LogLine } from './support/processes.ts';
 import { startSentinelSet, type SentinelSet } from './support/sentinel.ts';
 import { startProber, startUpstreams, waitForLog } from './support/shared-health.ts';
@@ -28,9 +28,7 @@ describe('Redis with failover (Sentinel)', () => {
     await startEdgelbCommand(['register', '--pool', 'web', '--addr', b!.address, '--ttl', '3s'], config, 'registered');
     await waitForLog(edge, 'peer up', { peer: b!.address });
 
-    let stopLoad!: () => void;
-    const live: LoadResult = { ok: 0, failures: [], answers: [] };
-    const running = load(edge.url, 4, new Promise<void>((resolve) => (stopLoad = resolve)), 60_000, live);
+    const { live, stop: stopLoad } = startLoad(edge.url, 4, 60_000);
     await waitFor('load through the edge', () => live.ok > 100);
 
     await set.killMaster();
@@ -50,8 +48,7 @@ describe('Redis with failover (Sentinel)', () => {
     // b's registration carried over (its sidecar renews it against the new master), well past its TTL.
     await waitFor('b, past its TTL, to still take traffic', () =>
       Date.now() > failedOver + 4_000 && live.answers.some((x) => x.name === 'b' && performance.timeOrigin + x.at > failedOver + 4_000), { timeoutMs: 15_000 });
-    stopLoad();
-    const result = await running;
+    const result = await stopLoad();
     assert.deepEqual(result.failures, []);
     assert.ok(prober.logs.some((line) => line.time > failedOver - 5_000 && /redis reachable again|full state/.test(line.msg)), 'the prober rewrote its view');
 

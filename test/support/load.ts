@@ -37,3 +37,17 @@ export async function load(
   await pool.close();
   return result;
 }
+
+/** A load running in the background until `stop`, which resolves with its result; `live` fills as answers come. */
+export function startLoad(url: string, concurrency: number, maxMs = 20_000): { live: LoadResult; stop(): Promise<LoadResult> } {
+  let stop!: () => void;
+  const live: LoadResult = { ok: 0, failures: [], answers: [] };
+  const running = load(url, concurrency, new Promise<void>((resolve) => (stop = resolve)), maxMs, live);
+  return {
+    live,
+    stop() {
+      stop();
+      return running;
+    },
+  };
+}
