@@ -12,10 +12,11 @@
  *   B "one failing peer": all after 1 ms, c answers 500 to a random 30 % of requests;
  *   C "well again":       all after 1 ms, 5 s, only for the systems that remember a peer's past.
  * Systems, each one process pinned to CPU 1 (see bench/balancing/systems.ts): edgelb with
- * round_robin, least_request, least_request + outlier_detection and random (A only); nginx round
- * robin and least_conn + max_fails + proxy_next_upstream http_500; HAProxy roundrobin and
- * leastconn + observe layer7; and two extras if this edgelb has them (ewma; least_request +
- * outlier_detection + retry_on 500). All keep their upstream connections alive.
+ * round_robin, least_request, least_request + outlier_detection, random (A only), ewma, and
+ * least_request or ewma with outlier_detection + retry_on 500 (each only if this edgelb accepts
+ * its config); nginx round robin and least_conn + max_fails + proxy_next_upstream http_500; HAProxy
+ * roundrobin and leastconn + observe layer7. All keep their upstream connections alive. Two
+ * references, left out of the rankings: the bare node:http + undici proxy, and no proxy at all.
  * Load: bench/balancing/open-loop.ts pinned to CPU 0, `--rate` requests/s for `--seconds` over
  * `--connections` keep-alive connections, open loop, latency from each request's scheduled time.
  * CPU: utime + stime of each serving process over each run; the selection alone is timed by
@@ -73,7 +74,7 @@ interface Scenario {
 }
 
 /** The systems that remember a peer's past (passive health, latency), checked again after B. */
-const WITH_MEMORY = ['nginx-lc', 'haproxy-lc', 'edgelb-lr-od', 'edgelb-ewma', 'edgelb-lr-od-retry'];
+const WITH_MEMORY = ['nginx-lc', 'haproxy-lc', 'edgelb-lr-od', 'edgelb-ewma', 'edgelb-lr-od-retry', 'edgelb-ewma-od-retry'];
 const RECOVERY_S = 5;
 
 const NEUTRAL: Scenario['peers'] = [{ delayMs: 1, failShare: 0 }, { delayMs: 1, failShare: 0 }, { delayMs: 1, failShare: 0 }];
@@ -96,7 +97,7 @@ const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
-/** The systems this run has: the extras only if the edgelb under test accepts their config. */
+/** The systems this run has: edgelb's only if the edgelb under test accepts their config. */
 let active: SystemSpec[] = [...SYSTEMS];
 const only = (): string[] | undefined => values.only?.split(',').map((id) => id.trim());
 const systemsOf = (scenario: Scenario): string[] =>
@@ -134,6 +135,7 @@ function classify(line: LogLine, kind: SystemSpec['kind']): 'down' | 'up' | 'oth
     if (t.includes('"peer back from ejection"')) return 'up';
     return /"level":(40|50|60)/.test(t) ? 'other' : undefined;
   }
+  if (kind === 'node' || kind === 'direct') return undefined;
   if (kind === 'nginx') return t.includes('upstream server temporarily disabled') ? 'down' : /\[(warn|error|crit|alert|emerg)\]/.test(t) ? 'other' : undefined;
   if (/ is DOWN/.test(t)) return 'down';
   if (/ is UP/.test(t)) return 'up';
@@ -169,7 +171,7 @@ const USAGE = `usage: npx node bench/balancing.ts [--rate R] [--seconds S] [--co
   --connections N  keep-alive connections of the load generator         (default 32)
   --rounds N       runs per system and scenario, interleaved            (default 1)
   --warmup S       unmeasured run per system before the scenarios       (default 3)
-  --out FILE       where the results section goes                       (default /tmp/balancing-section.md)
+  --out FILE       where the results section goes (FILE.json: the raw runs) (default /tmp/balancing-section.md)
   --worktree       build edgelb from the working tree, not from HEAD
   --edgelb FILE    edgelb entry point to run instead of a build
   --only IDS       run only these systems (comma-separated ids, e.g. edgelb-rr,nginx-rr)`;
@@ -291,21 +293,30 @@ async function main(): Promise<void> {
     const dir = join(runDir, spec.id);
     await mkdir(dir, { recursive: true });
     let proc: Proc;
+    if (spec.kind === 'direct') {
+      ports[i] = peers[0]!;
+      configs.set(spec.id, `no proxy: the generator connects to peer a, 127.0.0.1:${peers[0]}`);
+      continue;
+    }
     if (spec.kind === 'edgelb') {
       const config = edgelbConfig(port, peers, dir, edgelbVariant(spec.id));
       await writeFile(join(dir, 'edgelb.yaml'), config);
-      if (spec.extra) {
-        const test = spawnSync(process.execPath, [edgelbBin, '-t', '-c', join(dir, 'edgelb.yaml')], { encoding: 'utf8', timeout: 20_000 });
-        if (test.status !== 0) {
-          skipped.push(`${spec.label}: this edgelb refuses its config (${`${test.stdout}${test.stderr}`.trim().split('\n').slice(-2).join(' ')})`);
-          active = active.filter((s) => s.id !== spec.id);
-          continue;
-        }
+      // An older edgelb (a run on an earlier commit) may not have every key.
+      const test = spawnSync(process.execPath, [edgelbBin, '-t', '-c', join(dir, 'edgelb.yaml')], { encoding: 'utf8', timeout: 20_000 });
+      if (test.status !== 0) {
+        skipped.push(`${spec.label}: this edgelb refuses its config (${`${test.stdout}${test.stderr}`.trim().split('\n').slice(-2).join(' ')})`);
+        active = active.filter((s) => s.id !== spec.id);
+        continue;
       }
       configs.set(spec.id, config);
       // info: ejections are logged at warn, their end at info; no request is logged at either.
       proc = startProcess(spec.id, process.execPath, [edgelbBin, '-c', join(dir, 'edgelb.yaml')], {
         cwd: dir, env: { ...process.env, LOG_LEVEL: 'info' }, cpus: PROXY_CPUS,
+      });
+    } else if (spec.kind === 'node') {
+      configs.set(spec.id, `node bench/baselines/bare-undici.ts ${port} ${peers.join(' ')}`);
+      proc = startProcess(spec.id, process.execPath, [join(repoRoot, 'bench', 'baselines', 'bare-undici.ts'), String(port), ...peers.map(String)], {
+        cwd: repoRoot, cpus: PROXY_CPUS,
       });
     } else if (spec.kind === 'nginx') {
       const config = nginxConfig(dir, port, peers, spec.id === 'nginx-lc');
@@ -322,14 +333,15 @@ async function main(): Promise<void> {
   for (const note of skipped) log(`skipped ${note}`);
   const servingPid = new Map<string, number>();
   for (const spec of active) {
-    const proc = procs.get(spec.id)!;
+    const proc = procs.get(spec.id);
+    if (proc === undefined) continue;
     try {
       await waitForOk(`http://127.0.0.1:${ports[SYSTEMS.indexOf(spec)]}/`, READY_TIMEOUT_MS, proc.isAlive);
     } catch (err) {
       throw new Error(`${spec.id}: ${(err as Error).message}; output: ${proc.output().trim().split('\n').slice(-5).join(' | ')}`);
     }
-    // The process that serves: edgelb's worker and nginx's worker (children), HAProxy itself (-db).
-    servingPid.set(spec.id, spec.kind === 'haproxy' ? proc.pid : await servingChild(proc, READY_TIMEOUT_MS));
+    // The process that serves: edgelb's worker and nginx's worker (children), HAProxy and the bare proxy themselves.
+    servingPid.set(spec.id, spec.kind === 'haproxy' || spec.kind === 'node' ? proc.pid : await servingChild(proc, READY_TIMEOUT_MS));
   }
   const nodeVersion = `${process.version} (${process.execPath.includes('node_modules') ? 'node_modules/node' : process.execPath})`;
   log(`peers ${peers.join(', ')}; ${active.map((s) => `${s.id} :${ports[SYSTEMS.indexOf(s)]} pid ${servingPid.get(s.id)}`).join('; ')}`);
@@ -338,7 +350,8 @@ async function main(): Promise<void> {
   await loader.run({ cmd: 'ready' });
 
   const runOnce = async (spec: SystemSpec, scenario: Scenario['id'] | 'warm-up', round: number, seconds: number): Promise<Outcome> => {
-    const pid = servingPid.get(spec.id)!;
+    // No proxy: its CPU is the loader's own pid, read and then dropped (proxyCpuUs is NaN).
+    const pid = servingPid.get(spec.id) ?? loader!.pid;
     await sleep(PAUSE_MS);
     await controlGet('/reset');
     const firstLine = lines.length;
@@ -348,12 +361,12 @@ async function main(): Promise<void> {
     const result = await loader!.run<RunResult>({ cmd: 'run', port: ports[SYSTEMS.indexOf(spec)]!, rate: options.rate, seconds, connections: options.connections });
     const wallUs = (performance.now() - wall0) * 1000;
     const cpu1 = [cpuMicros(pid), cpuMicros(upstreamProc.pid), cpuMicros(loader!.pid)];
-    if (cpu0.includes(undefined) || cpu1.includes(undefined)) throw new Error(`${spec.id}: a process is gone (${procs.get(spec.id)!.output().slice(-500)})`);
+    if (cpu0.includes(undefined) || cpu1.includes(undefined)) throw new Error(`${spec.id}: a process is gone (${procs.get(spec.id)?.output().slice(-500)})`);
     const upstream = await controlGet<Outcome['upstream']>('/stats');
     const runLines = lines.slice(firstLine).filter((l) => l.system === spec.id);
     const outcome: Outcome = {
       scenario: scenario === 'warm-up' ? 'A' : scenario, system: spec.id, round, result,
-      proxyCpuUs: cpu1[0]! - cpu0[0]!, upstreamCpuUs: cpu1[1]! - cpu0[1]!, loaderCpuUs: cpu1[2]! - cpu0[2]!, wallUs,
+      proxyCpuUs: servingPid.has(spec.id) ? cpu1[0]! - cpu0[0]! : Number.NaN, upstreamCpuUs: cpu1[1]! - cpu0[1]!, loaderCpuUs: cpu1[2]! - cpu0[2]!, wallUs,
       upstream, down: 0, up: 0, events: [], otherLines: [], startedAt: t0,
     };
     for (const line of runLines) {
@@ -390,11 +403,12 @@ async function main(): Promise<void> {
   // Idle CPU of every serving process at once, no load: what a run's CPU includes anyway.
   await sleep(PAUSE_MS);
   await controlGet('/reset');
-  const idle0 = new Map(active.map((s) => [s.id, cpuMicros(servingPid.get(s.id)!)!]));
+  const served = active.filter((s) => servingPid.has(s.id));
+  const idle0 = new Map(served.map((s) => [s.id, cpuMicros(servingPid.get(s.id)!)!]));
   const idleWall0 = performance.now();
   await sleep(IDLE_S * 1000);
   const idleSeconds = (performance.now() - idleWall0) / 1000;
-  const idleUsPerS = new Map(active.map((s) => [s.id, (cpuMicros(servingPid.get(s.id)!)! - idle0.get(s.id)!) / idleSeconds]));
+  const idleUsPerS = new Map(served.map((s) => [s.id, (cpuMicros(servingPid.get(s.id)!)! - idle0.get(s.id)!) / idleSeconds]));
   // Connections the peers accept with no load: every system's TCP health checks.
   const idleConnectionsPerS = (await controlGet<Outcome['upstream']>('/stats')).reduce((n, u) => n + u.connections, 0) / idleSeconds;
   log(`no load: the peers accepted ${idleConnectionsPerS.toFixed(1)} connections/s (health checks)`);
@@ -422,6 +436,8 @@ async function main(): Promise<void> {
     const result = spawnSync(command, ['-v'], { encoding: 'utf8' });
     return `${result.stdout}\n${result.stderr}`.trim().split('\n')[0]!.trim();
   };
+  // The raw results first, so that a report that fails to render loses no run.
+  await writeFile(`${values.out!}.json`, JSON.stringify({ outcomes, idleUsPerS: [...idleUsPerS], idleConnectionsPerS }));
   const section = report({
     outcomes, idleUsPerS, idleConnectionsPerS, nodeChanged, configs, commit, edgelbSource, elapsedS, skipped, selectionNs, selectionNsAtStart,
     startedAt: startedAt.toISOString().replace('T', ' ').slice(0, 16),
@@ -559,7 +575,11 @@ function report(input: ReportInput): string {
     return PEERS.map((peer) => ((100 * (m.answersBy[peer] ?? 0)) / Math.max(1, answered)).toFixed(1)).join(' / ');
   };
   const upstreamPerRequest = (m: Merged) => (m.upstreamRequests.reduce((a, b) => a + b, 0) / m.scheduled).toFixed(3);
-  const passive = (id: string) => (id.startsWith('edgelb') ? edgelbVariant(id).outliers : !id.endsWith('-rr'));
+  const passive = (id: string) => {
+    const kind = SYSTEMS.find((s) => s.id === id)!.kind;
+    if (kind === 'edgelb') return edgelbVariant(id).outliers;
+    return (kind === 'nginx' || kind === 'haproxy') && !id.endsWith('-rr');
+  };
   const downUp = (spec: SystemSpec, m: Merged) => {
     if (!passive(spec.id)) return '—';
     return spec.kind === 'nginx' ? `${m.down} / (not logged)` : `${m.down} / ${m.up}`;
@@ -572,7 +592,8 @@ function report(input: ReportInput): string {
       const m = get(scenario.id, id);
       return [
         label(id), msOf(p(m, 50)), msOf(p(m, 99)), msOf(p(m, 100), 1), pct(errorsOf(m), m.scheduled, 2), describeErrors(m), share(m),
-        upstreamPerRequest(m), String(Math.max(0, Math.round(m.upstreamConnections - input.idleConnectionsPerS * (m.wallUs / 1e6)))), downUp(spec, m), (m.proxyCpuUs / m.scheduled).toFixed(1),
+        upstreamPerRequest(m), String(Math.max(0, Math.round(m.upstreamConnections - input.idleConnectionsPerS * (m.wallUs / 1e6)))), downUp(spec, m),
+        Number.isNaN(m.proxyCpuUs) ? '—' : (m.proxyCpuUs / m.scheduled).toFixed(1),
       ];
     }),
   );
@@ -611,7 +632,7 @@ function report(input: ReportInput): string {
     }),
   );
 
-  const cpuIds = ['edgelb-rr', 'edgelb-lr', 'edgelb-random', 'edgelb-lr-od', 'edgelb-ewma'].filter((id) => active.some((s) => s.id === id));
+  const cpuIds = ['edgelb-rr', 'edgelb-lr', 'edgelb-random', 'edgelb-lr-od', 'edgelb-ewma', 'edgelb-ewma-od-retry'].filter((id) => active.some((s) => s.id === id));
   const cpuTable = table(
     ['edgelb worker, scenario A', 'CPU s', 'requests', 'µs per request', 'idle µs per s', 'µs per request less idle', 'share of a core'],
     cpuIds.map((id) => {
@@ -627,22 +648,27 @@ function report(input: ReportInput): string {
 
   // Facts for the reading, computed so that they always match the tables.
   const facts: string[] = [];
+  const isReference = (id: string) => SYSTEMS.find((s) => s.id === id)!.reference === true;
   for (const scenario of SCENARIOS.filter((s) => s.id !== 'C')) {
-    const ids = systemsOf(scenario).filter((id) => !SYSTEMS.find((s) => s.id === id)!.extra);
+    const ids = systemsOf(scenario).filter((id) => !isReference(id));
     const byP99 = [...ids].sort((x, y) => p(get(scenario.id, x), 99) - p(get(scenario.id, y), 99));
     const byErrors = [...ids].sort((x, y) => errorsOf(get(scenario.id, x)) - errorsOf(get(scenario.id, y)));
-    const best = byP99[0]!;
+    const best = byP99[0];
     const edgelbBest = byP99.find((id) => id.startsWith('edgelb'));
     if (best === undefined || edgelbBest === undefined) continue;
-    const extraIds = systemsOf(scenario).filter((id) => SYSTEMS.find((s) => s.id === id)!.extra);
-    const extraFacts = extraIds.map((id) => `${label(id)}: p99 ${msOf(p(get(scenario.id, id), 99))} ms, ${errorsOf(get(scenario.id, id))} errors`).join('; ');
     const fewest = errorsOf(get(scenario.id, byErrors[0]!));
     const tied = byErrors.filter((id) => errorsOf(get(scenario.id, id)) === fewest);
     const edgelbFewest = errorsOf(get(scenario.id, byErrors.find((id) => id.startsWith('edgelb'))!));
     const errorsFact = tied.length === ids.length
       ? `Errors: ${fewest} in every row.`
       : `Fewest errors: ${tied.map(label).join(', ')} (${fewest}); edgelb's fewest ${edgelbFewest}.`;
-    facts.push(`Scenario ${scenario.id}, without the extras: lowest p99 ${label(best)} (${msOf(p(get(scenario.id, best), 99))} ms); edgelb's lowest ${label(edgelbBest).replace(/^edgelb /, '')} (${msOf(p(get(scenario.id, edgelbBest), 99))} ms, rank ${byP99.indexOf(edgelbBest) + 1} of ${ids.length}). ${errorsFact}${extraFacts ? ` Extras: ${extraFacts}.` : ''}`);
+    const otherBest = byP99.find((id) => !id.startsWith('edgelb'))!;
+    const lead = best === edgelbBest
+      ? `edgelb's ${label(edgelbBest).replace(/^edgelb /, '')} (${msOf(p(get(scenario.id, edgelbBest), 99))} ms), ${(p(get(scenario.id, otherBest), 99) / p(get(scenario.id, edgelbBest), 99)).toFixed(2)}× below the best of the others, ${label(otherBest)} (${msOf(p(get(scenario.id, otherBest), 99))} ms)`
+      : `${label(best)} (${msOf(p(get(scenario.id, best), 99))} ms); edgelb's lowest ${label(edgelbBest).replace(/^edgelb /, '')} (${msOf(p(get(scenario.id, edgelbBest), 99))} ms, rank ${byP99.indexOf(edgelbBest) + 1} of ${ids.length})`;
+    const references = systemsOf(scenario).filter(isReference)
+      .map((id) => `${label(id).replace(/ \(reference\)$/, '')} ${msOf(p(get(scenario.id, id), 99))} ms`).join(', ');
+    facts.push(`Scenario ${scenario.id}: lowest p99 ${lead}. ${errorsFact}${references ? ` The references' p99: ${references}.` : ''}`);
   }
   const allRuns = [...merged.values()];
   const lag = Math.max(...allRuns.map((m) => m.timerLagMaxUs));
@@ -659,13 +685,25 @@ function report(input: ReportInput): string {
   // The same work at the start and at the end: how much slower CPU 1 got during the run.
   const slowdown = typeof input.selectionNs.round_robin === 'number' && typeof input.selectionNsAtStart.round_robin === 'number'
     ? input.selectionNs.round_robin / input.selectionNsAtStart.round_robin : undefined;
-  const extras = active.filter((s) => s.extra);
+  const variants: Record<string, string> = {
+    'edgelb-ewma': '`selection: ewma` (all scenarios)',
+    'edgelb-lr-od-retry': `\`selection: least_request\` with the same \`outlier_detection\` and \`retry_on: ${RETRY_ON}\` (B
+  and C): edgelb's counterpart of nginx's \`proxy_next_upstream ... http_500\`, a \`500\` is dropped and
+  the GET sent to the next peer, within edgelb's retry budget`,
+    'edgelb-ewma-od-retry': '`selection: ewma` with the same `outlier_detection` and `retry_on` (all scenarios)',
+  };
+  const more = active.filter((s) => variants[s.id] !== undefined);
   const extrasText = [
-    ...(extras.length === 0 ? [] : [`  ${extras.length === 1 ? 'One more' : 'Two more'}, marked *extra* in the tables: ${extras.map((s) => s.id === 'edgelb-ewma'
-      ? '`selection: ewma`\n  (all scenarios)'
-      : `\`selection: least_request\` with the same \`outlier_detection\` and\n  \`retry_on: ${RETRY_ON}\` (B and C): edgelb's counterpart of nginx's \`proxy_next_upstream ...\n  http_500\`, a \`500\` is dropped and the GET sent to the next peer, within edgelb's retry budget`).join('; and ')}.`]),
+    ...(more.length === 0 ? [] : [`  And: ${more.map((s) => variants[s.id]).join('; ')}.`]),
     ...input.skipped.map((note) => `  Not run: ${note}.`),
   ].join('\n');
+  const referencesText = active.some((s) => s.reference)
+    ? `- *References*, which balance nothing and are left out of the rankings: the load generator straight
+  to peer a (no proxy: what the generator and the upstreams cost alone), and the least a Node proxy
+  does (\`bench/baselines/bare-undici.ts\`: node:http in front, undici \`Pool.stream\` behind, round
+  robin, no health, no header rules, pinned like the others): the floor of the runtime edgelb runs on.
+  The first opens no upstream connections of its own: its count is the generator's ${options.connections}.\n`
+    : '';
   const configBlock = (id: string) => input.configs.get(id)!.replace(/\/tmp\/edgelb-balancing-\w+/g, 'DIR');
   const rounds = options.rounds === 1 ? 'one run' : `${options.rounds} runs, interleaved (every other round in reverse order)`;
 
@@ -717,7 +755,7 @@ ${extrasText}
   in a row that layer-7 observation counts as errors (a \`500\` is one) mark the server down, and
   its TCP health check brings it back after 2 passing checks, 2 s apart. HAProxy does not retry
   after an answer (its \`retry-on\` default is connection failures).
-
+${referencesText}
 **Load.** \`bench/balancing/open-loop.ts\`, a Node process pinned to CPU 0, sends ${options.rate} \`GET /\`
 per second for ${options.seconds} s per system and scenario (${rounds}; ${RECOVERY_S} s in C), open loop: request *i* is due at
 start + *i* / ${options.rate} s whatever the answers do, and waits for one of ${options.connections} keep-alive connections

@@ -3,12 +3,15 @@
  * round robin and with their least-connections balancing plus passive health. nginx's and
  * HAProxy's round-robin variants are the rig's own (bench/rig/nginx.ts, bench/rig/haproxy.ts:
  * upstream keep-alive, one worker or thread); the least-connections variants are those with the
- * lines below changed, so that nothing else differs between the two.
+ * lines below changed, so that nothing else differs between the two. Two references that balance
+ * nothing bound what any proxy could reach: the load generator straight to one healthy peer, and
+ * the least a Node proxy does (bench/baselines/bare-undici.ts).
  */
 import { haproxyConfig } from '../rig/haproxy.ts';
 import { proxyConfig } from '../rig/nginx.ts';
 
-export type Kind = 'edgelb' | 'nginx' | 'haproxy';
+/** `node`: bench/baselines/bare-undici.ts; `direct`: no proxy, the generator sends to peer a. */
+export type Kind = 'edgelb' | 'nginx' | 'haproxy' | 'node' | 'direct';
 
 export interface SystemSpec {
   id: string;
@@ -16,8 +19,8 @@ export interface SystemSpec {
   label: string;
   /** What was set, as shown in the report. */
   settings: string;
-  /** Beyond the comparison asked for: run only if this edgelb accepts its config (`-t`). */
-  extra?: boolean;
+  /** Not a balancer: shown for what it bounds, left out of the rankings. */
+  reference?: boolean;
 }
 
 export const OUTLIER_DETECTION = '{ consecutive_failures: 3, failure_statuses: [500], base_ejection_time: 5s }';
@@ -94,11 +97,20 @@ export const SYSTEMS: readonly SystemSpec[] = [
   { id: 'haproxy-lc', kind: 'haproxy', label: 'HAProxy leastconn + observe', settings: `\`${HAPROXY_LEAST_CONN.balance}\`, each server \`${HAPROXY_LEAST_CONN.server}\`` },
   { id: 'edgelb-lr-od', kind: 'edgelb', label: 'edgelb least_request + outlier_detection', settings: `\`selection: least_request\`, \`outlier_detection: ${OUTLIER_DETECTION}\`` },
   { id: 'edgelb-random', kind: 'edgelb', label: 'edgelb random', settings: '`selection: random`' },
-  { id: 'edgelb-ewma', kind: 'edgelb', label: 'edgelb ewma (extra)', settings: '`selection: ewma`', extra: true },
+  { id: 'edgelb-ewma', kind: 'edgelb', label: 'edgelb ewma', settings: '`selection: ewma`' },
   {
-    id: 'edgelb-lr-od-retry', kind: 'edgelb', label: 'edgelb least_request + outlier_detection + retry_on 500 (extra)',
-    settings: `\`selection: least_request\`, \`outlier_detection: ${OUTLIER_DETECTION}\`, \`retry_on: ${RETRY_ON}\``, extra: true,
+    id: 'edgelb-lr-od-retry', kind: 'edgelb', label: 'edgelb least_request + outlier_detection + retry_on 500',
+    settings: `\`selection: least_request\`, \`outlier_detection: ${OUTLIER_DETECTION}\`, \`retry_on: ${RETRY_ON}\``,
   },
+  {
+    id: 'edgelb-ewma-od-retry', kind: 'edgelb', label: 'edgelb ewma + outlier_detection + retry_on 500',
+    settings: `\`selection: ewma\`, \`outlier_detection: ${OUTLIER_DETECTION}\`, \`retry_on: ${RETRY_ON}\``,
+  },
+  {
+    id: 'bare-node', kind: 'node', label: 'bare node:http + undici (reference)',
+    settings: '`bench/baselines/bare-undici.ts`: round robin, no health, no header rules', reference: true,
+  },
+  { id: 'direct', kind: 'direct', label: 'no proxy, straight to peer a (reference)', settings: 'the generator sends to peer a', reference: true },
 ];
 
 export function edgelbVariant(id: string): EdgelbVariant {
@@ -109,6 +121,7 @@ export function edgelbVariant(id: string): EdgelbVariant {
     case 'edgelb-random': return { selection: 'random', outliers: false, retry: false };
     case 'edgelb-ewma': return { selection: 'ewma', outliers: false, retry: false };
     case 'edgelb-lr-od-retry': return { selection: 'least_request', outliers: true, retry: true };
+    case 'edgelb-ewma-od-retry': return { selection: 'ewma', outliers: true, retry: true };
     default: throw new Error(`not an edgelb system: ${id}`);
   }
 }
