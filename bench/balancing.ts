@@ -257,7 +257,8 @@ async function main(): Promise<void> {
   }
 
   // The upstreams.
-  const upstreamProc = startProcess('upstreams', process.execPath, [join(repoRoot, 'bench', 'balancing', 'upstreams.ts')], { cwd: repoRoot });
+  // They outlive a parent that dies only by so much; --rounds 3 runs longer than their default.
+  const upstreamProc = startProcess('upstreams', process.execPath, [join(repoRoot, 'bench', 'balancing', 'upstreams.ts'), '--max-seconds', String(budgetS + 60)], { cwd: repoRoot });
   const { peers, control } = await new Promise<{ peers: number[]; control: number }>((resolvePorts, rejectPorts) => {
     const timer = setTimeout(() => rejectPorts(new Error(`the upstreams did not start: ${upstreamProc.output()}`)), READY_TIMEOUT_MS);
     createInterface({ input: upstreamProc.child.stdout! }).once('line', (line) => {
@@ -418,7 +419,11 @@ async function main(): Promise<void> {
     await setPeers(scenario.peers);
     for (let round = 0; round < options.rounds; round++) {
       const ids = round % 2 === 0 ? systemsOf(scenario) : systemsOf(scenario).reverse();
-      for (const id of ids) outcomes.push(await runOnce(SYSTEMS.find((s) => s.id === id)!, scenario.id, round, scenario.seconds ?? options.seconds));
+      for (const id of ids) {
+        outcomes.push(await runOnce(SYSTEMS.find((s) => s.id === id)!, scenario.id, round, scenario.seconds ?? options.seconds));
+        // The raw results as they come, so that a run that fails later loses nothing before it.
+        await writeFile(`${values.out!}.json`, JSON.stringify({ outcomes }));
+      }
     }
   }
   await setPeers(NEUTRAL);
@@ -436,7 +441,6 @@ async function main(): Promise<void> {
     const result = spawnSync(command, ['-v'], { encoding: 'utf8' });
     return `${result.stdout}\n${result.stderr}`.trim().split('\n')[0]!.trim();
   };
-  // The raw results first, so that a report that fails to render loses no run.
   await writeFile(`${values.out!}.json`, JSON.stringify({ outcomes, idleUsPerS: [...idleUsPerS], idleConnectionsPerS }));
   const section = report({
     outcomes, idleUsPerS, idleConnectionsPerS, nodeChanged, configs, commit, edgelbSource, elapsedS, skipped, selectionNs, selectionNsAtStart,
