@@ -711,13 +711,15 @@ function report(input: ReportInput): string {
   const configBlock = (id: string) => input.configs.get(id)!.replace(/\/tmp\/edgelb-balancing-\w+/g, 'DIR');
   const rounds = options.rounds === 1 ? 'one run' : `${options.rounds} runs, interleaved (every other round in reverse order)`;
 
+  // The command as run, less where its output went.
+  const argv = process.argv.slice(2).filter((arg, i, all) => arg !== '--out' && all[i - 1] !== '--out' && !arg.startsWith('--out='));
   return `## Beyond round robin (2026-12-01)
 
 \`\`\`sh
-npx node bench/balancing.ts
+npx node bench/balancing.ts${argv.map((arg) => ` ${arg}`).join('')}
 \`\`\`
 
-About ${Math.max(1, Math.round(input.elapsedS / 60))} minute${Math.round(input.elapsedS / 60) > 1 ? 's' : ''} (\`--help\` lists the options). It starts three upstreams and ${active.length} proxy
+About ${Math.max(1, Math.round(input.elapsedS / 60))} minute${Math.round(input.elapsedS / 60) > 1 ? 's' : ''} (\`--help\` lists the options). It starts three upstreams and ${active.filter((s) => s.kind !== 'direct').length} proxy
 configurations in front of them, runs two scenarios in which one upstream misbehaves and a third
 in which it is well again, and prints the tables below.
 
