@@ -345,7 +345,7 @@ async function main(): Promise<void> {
     servingPid.set(spec.id, spec.kind === 'haproxy' || spec.kind === 'node' ? proc.pid : await servingChild(proc, READY_TIMEOUT_MS));
   }
   const nodeVersion = `${process.version} (${process.execPath.includes('node_modules') ? 'node_modules/node' : process.execPath})`;
-  log(`peers ${peers.join(', ')}; ${active.map((s) => `${s.id} :${ports[SYSTEMS.indexOf(s)]} pid ${servingPid.get(s.id)}`).join('; ')}`);
+  log(`peers ${peers.join(', ')}; ${active.map((s) => `${s.id} :${ports[SYSTEMS.indexOf(s)]}${servingPid.has(s.id) ? ` pid ${servingPid.get(s.id)}` : ''}`).join('; ')}`);
 
   loader = new Loader(join(repoRoot, 'bench', 'balancing', 'open-loop.ts'));
   await loader.run({ cmd: 'ready' });
@@ -390,7 +390,7 @@ async function main(): Promise<void> {
     }
     const errors = result.scheduled - result.ok;
     const p99 = percentile(result.latenciesUs, 99) / 1000;
-    log(`${scenario} ${spec.id}${round > 0 ? ` round ${round + 1}` : ''}: p99 ${p99.toFixed(2)} ms, errors ${errors}/${result.scheduled}, peers ${PEERS.map((p) => result.perPeer[p]?.answers ?? 0).join('/')}, cpu ${(outcome.proxyCpuUs / result.scheduled).toFixed(1)} µs/req${outcome.events.length ? `; ${outcome.events.join(', ')}` : ''}${outcome.otherLines.length ? `; ${outcome.otherLines.length} other log lines` : ''}; max ms per second ${result.latencyMaxPerSecondUs.map((us) => Math.round(us / 1000)).join(' ')}`);
+    log(`${scenario} ${spec.id}${round > 0 ? ` round ${round + 1}` : ''}: p99 ${p99.toFixed(2)} ms, errors ${errors}/${result.scheduled}, peers ${PEERS.map((p) => result.perPeer[p]?.answers ?? 0).join('/')}, cpu ${Number.isNaN(outcome.proxyCpuUs) ? '—' : (outcome.proxyCpuUs / result.scheduled).toFixed(1)} µs/req${outcome.events.length ? `; ${outcome.events.join(', ')}` : ''}${outcome.otherLines.length ? `; ${outcome.otherLines.length} other log lines` : ''}; max ms per second ${result.latencyMaxPerSecondUs.map((us) => Math.round(us / 1000)).join(' ')}`);
     return outcome;
   };
 
@@ -636,9 +636,9 @@ function report(input: ReportInput): string {
     }),
   );
 
-  const cpuIds = ['edgelb-rr', 'edgelb-lr', 'edgelb-random', 'edgelb-lr-od', 'edgelb-ewma', 'edgelb-ewma-od-retry'].filter((id) => active.some((s) => s.id === id));
+  const cpuIds = active.filter((s) => s.kind === 'edgelb' || s.kind === 'node').map((s) => s.id);
   const cpuTable = table(
-    ['edgelb worker, scenario A', 'CPU s', 'requests', 'µs per request', 'idle µs per s', 'µs per request less idle', 'share of a core'],
+    ['edgelb worker (and the bare Node proxy), scenario A', 'CPU s', 'requests', 'µs per request', 'idle µs per s', 'µs per request less idle', 'share of a core'],
     cpuIds.map((id) => {
       const m = get('A', id);
       const idle = idleUsPerS.get(id)!;
@@ -666,10 +666,16 @@ function report(input: ReportInput): string {
     const errorsFact = tied.length === ids.length
       ? `Errors: ${fewest} in every row.`
       : `Fewest errors: ${tied.map(label).join(', ')} (${fewest}); edgelb's fewest ${edgelbFewest}.`;
-    const otherBest = byP99.find((id) => !id.startsWith('edgelb'))!;
-    const lead = best === edgelbBest
-      ? `edgelb's ${label(edgelbBest).replace(/^edgelb /, '')} (${msOf(p(get(scenario.id, edgelbBest), 99))} ms), ${(p(get(scenario.id, otherBest), 99) / p(get(scenario.id, edgelbBest), 99)).toFixed(2)}× below the best of the others, ${label(otherBest)} (${msOf(p(get(scenario.id, otherBest), 99))} ms)`
-      : `${label(best)} (${msOf(p(get(scenario.id, best), 99))} ms); edgelb's lowest ${label(edgelbBest).replace(/^edgelb /, '')} (${msOf(p(get(scenario.id, edgelbBest), 99))} ms, rank ${byP99.indexOf(edgelbBest) + 1} of ${ids.length})`;
+    const otherBest = byP99.find((id) => !id.startsWith('edgelb'));
+    const p99Of = (id: string) => p(get(scenario.id, id), 99);
+    const edgelbName = label(edgelbBest).replace(/^edgelb /, '');
+    let lead: string;
+    if (best !== edgelbBest) {
+      lead = `${label(best)} (${msOf(p99Of(best))} ms); edgelb's lowest ${edgelbName} (${msOf(p99Of(edgelbBest))} ms, rank ${byP99.indexOf(edgelbBest) + 1} of ${ids.length})`;
+    } else {
+      lead = `edgelb's ${edgelbName} (${msOf(p99Of(edgelbBest))} ms)`;
+      if (otherBest !== undefined) lead += `, ${(p99Of(otherBest) / p99Of(edgelbBest)).toFixed(2)}× below the best of the others, ${label(otherBest)} (${msOf(p99Of(otherBest))} ms)`;
+    }
     const references = systemsOf(scenario).filter(isReference)
       .map((id) => `${label(id).replace(/ \(reference\)$/, '')} ${msOf(p(get(scenario.id, id), 99))} ms`).join(', ');
     facts.push(`Scenario ${scenario.id}: lowest p99 ${lead}. ${errorsFact}${references ? ` The references' p99: ${references}.` : ''}`);
@@ -706,7 +712,7 @@ function report(input: ReportInput): string {
   to peer a (no proxy: what the generator and the upstreams cost alone), and the least a Node proxy
   does (\`bench/baselines/bare-undici.ts\`: node:http in front, undici \`Pool.stream\` behind, round
   robin, no health, no header rules, pinned like the others): the floor of the runtime edgelb runs on.
-  The first opens no upstream connections of its own: its count is the generator's ${options.connections}.\n`
+  The first opens no upstream connections of its own: its count is the generator's ${options.connections} per run.\n`
     : '';
   const configBlock = (id: string) => input.configs.get(id)!.replace(/\/tmp\/edgelb-balancing-\w+/g, 'DIR');
   const rounds = options.rounds === 1 ? 'one run' : `${options.rounds} runs, interleaved (every other round in reverse order)`;
