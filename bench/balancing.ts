@@ -28,14 +28,14 @@
  * be written by hand (the "Rankings and checks" under it are computed).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { RunCommand, RunResult } from './balancing/open-loop.ts';
 import {
-  edgelbConfig, edgelbVariant, haproxyBalancingConfig, nginxConfig, RETRY_ON, SYSTEMS, type SystemSpec,
+  edgelbConfig, edgelbVariant, haproxyBalancingConfig, nginxConfig, RETRY_ON, SYSTEMS, systemOf, type SystemSpec,
 } from './balancing/systems.ts';
 import { buildEdgelb } from './rig/edgelb-build.ts';
 import { HAPROXY, startHaproxy } from './rig/haproxy.ts';
@@ -171,7 +171,7 @@ const USAGE = `usage: npx node bench/balancing.ts [--rate R] [--seconds S] [--co
   --connections N  keep-alive connections of the load generator         (default 32)
   --rounds N       runs per system and scenario, interleaved            (default 1)
   --warmup S       unmeasured run per system before the scenarios       (default 3)
-  --out FILE       where the results section goes (FILE.json: the raw runs) (default /tmp/balancing-section.md)
+  --out FILE       where the results section goes (FILE.jsonl: the raw runs) (default /tmp/balancing-section.md)
   --worktree       build edgelb from the working tree, not from HEAD
   --edgelb FILE    edgelb entry point to run instead of a build
   --only IDS       run only these systems (comma-separated ids, e.g. edgelb-rr,nginx-rr)`;
@@ -351,23 +351,24 @@ async function main(): Promise<void> {
   await loader.run({ cmd: 'ready' });
 
   const runOnce = async (spec: SystemSpec, scenario: Scenario['id'] | 'warm-up', round: number, seconds: number): Promise<Outcome> => {
-    // No proxy: its CPU is the loader's own pid, read and then dropped (proxyCpuUs is NaN).
-    const pid = servingPid.get(spec.id) ?? loader!.pid;
+    // No proxy (`direct`): no CPU of its own, NaN throughout.
+    const pid = servingPid.get(spec.id);
+    const proxyCpu = () => (pid === undefined ? Number.NaN : cpuMicros(pid));
     await sleep(PAUSE_MS);
     await controlGet('/reset');
     const firstLine = lines.length;
     const t0 = Date.now();
-    const cpu0 = [cpuMicros(pid), cpuMicros(upstreamProc.pid), cpuMicros(loader!.pid)];
+    const cpu0 = [proxyCpu(), cpuMicros(upstreamProc.pid), cpuMicros(loader!.pid)];
     const wall0 = performance.now();
     const result = await loader!.run<RunResult>({ cmd: 'run', port: ports[SYSTEMS.indexOf(spec)]!, rate: options.rate, seconds, connections: options.connections });
     const wallUs = (performance.now() - wall0) * 1000;
-    const cpu1 = [cpuMicros(pid), cpuMicros(upstreamProc.pid), cpuMicros(loader!.pid)];
+    const cpu1 = [proxyCpu(), cpuMicros(upstreamProc.pid), cpuMicros(loader!.pid)];
     if (cpu0.includes(undefined) || cpu1.includes(undefined)) throw new Error(`${spec.id}: a process is gone (${procs.get(spec.id)?.output().slice(-500)})`);
     const upstream = await controlGet<Outcome['upstream']>('/stats');
     const runLines = lines.slice(firstLine).filter((l) => l.system === spec.id);
     const outcome: Outcome = {
       scenario: scenario === 'warm-up' ? 'A' : scenario, system: spec.id, round, result,
-      proxyCpuUs: servingPid.has(spec.id) ? cpu1[0]! - cpu0[0]! : Number.NaN, upstreamCpuUs: cpu1[1]! - cpu0[1]!, loaderCpuUs: cpu1[2]! - cpu0[2]!, wallUs,
+      proxyCpuUs: cpu1[0]! - cpu0[0]!, upstreamCpuUs: cpu1[1]! - cpu0[1]!, loaderCpuUs: cpu1[2]! - cpu0[2]!, wallUs,
       upstream, down: 0, up: 0, events: [], otherLines: [], startedAt: t0,
     };
     for (const line of runLines) {
@@ -413,6 +414,9 @@ async function main(): Promise<void> {
   // Connections the peers accept with no load: every system's TCP health checks.
   const idleConnectionsPerS = (await controlGet<Outcome['upstream']>('/stats')).reduce((n, u) => n + u.connections, 0) / idleSeconds;
   log(`no load: the peers accepted ${idleConnectionsPerS.toFixed(1)} connections/s (health checks)`);
+  // The raw results, a JSON line each as they come (this one first), so a run that fails later loses nothing before it.
+  const rawFile = `${values.out!}.jsonl`;
+  await writeFile(rawFile, `${JSON.stringify({ idleUsPerS: [...idleUsPerS], idleConnectionsPerS })}\n`);
 
   const outcomes: Outcome[] = [];
   for (const scenario of SCENARIOS) {
@@ -420,9 +424,9 @@ async function main(): Promise<void> {
     for (let round = 0; round < options.rounds; round++) {
       const ids = round % 2 === 0 ? systemsOf(scenario) : systemsOf(scenario).reverse();
       for (const id of ids) {
-        outcomes.push(await runOnce(SYSTEMS.find((s) => s.id === id)!, scenario.id, round, scenario.seconds ?? options.seconds));
-        // The raw results as they come, so that a run that fails later loses nothing before it.
-        await writeFile(`${values.out!}.json`, JSON.stringify({ outcomes }));
+        const outcome = await runOnce(systemOf(id), scenario.id, round, scenario.seconds ?? options.seconds);
+        outcomes.push(outcome);
+        await appendFile(rawFile, `${JSON.stringify(outcome)}\n`);
       }
     }
   }
@@ -441,7 +445,6 @@ async function main(): Promise<void> {
     const result = spawnSync(command, ['-v'], { encoding: 'utf8' });
     return `${result.stdout}\n${result.stderr}`.trim().split('\n')[0]!.trim();
   };
-  await writeFile(`${values.out!}.json`, JSON.stringify({ outcomes, idleUsPerS: [...idleUsPerS], idleConnectionsPerS }));
   const section = report({
     outcomes, idleUsPerS, idleConnectionsPerS, nodeChanged, configs, commit, edgelbSource, elapsedS, skipped, selectionNs, selectionNsAtStart,
     startedAt: startedAt.toISOString().replace('T', ' ').slice(0, 16),
@@ -559,7 +562,7 @@ interface ReportInput {
 
 function report(input: ReportInput): string {
   const { outcomes, idleUsPerS } = input;
-  const label = (id: string) => SYSTEMS.find((s) => s.id === id)!.label;
+  const label = (id: string) => systemOf(id).label;
   const merged = new Map<string, Merged>();
   for (const scenario of SCENARIOS) {
     for (const id of systemsOf(scenario)) merged.set(`${scenario.id}/${id}`, merge(outcomes.filter((o) => o.scenario === scenario.id && o.system === id)));
@@ -580,7 +583,7 @@ function report(input: ReportInput): string {
   };
   const upstreamPerRequest = (m: Merged) => (m.upstreamRequests.reduce((a, b) => a + b, 0) / m.scheduled).toFixed(3);
   const passive = (id: string) => {
-    const kind = SYSTEMS.find((s) => s.id === id)!.kind;
+    const kind = systemOf(id).kind;
     if (kind === 'edgelb') return edgelbVariant(id).outliers;
     return (kind === 'nginx' || kind === 'haproxy') && !id.endsWith('-rr');
   };
@@ -592,7 +595,7 @@ function report(input: ReportInput): string {
   const scenarioTable = (scenario: Scenario) => table(
     ['', 'p50 ms', 'p99 ms', 'max ms', 'error rate', 'errors', 'answers by a / b / c, %', 'upstream requests per request', 'upstream connections opened', 'peer out / back (logged)', 'proxy CPU µs per request'],
     systemsOf(scenario).map((id) => {
-      const spec = SYSTEMS.find((s) => s.id === id)!;
+      const spec = systemOf(id);
       const m = get(scenario.id, id);
       return [
         label(id), msOf(p(m, 50)), msOf(p(m, 99)), msOf(p(m, 100), 1), pct(errorsOf(m), m.scheduled, 2), describeErrors(m), share(m),
@@ -631,7 +634,7 @@ function report(input: ReportInput): string {
       const since = bStart(id);
       return [
         label(id), since === undefined ? '—' : String(Math.round((run.startedAt - since) / 1000)), share(m),
-        (m.cPerSecond[0] ?? []).join(' '), pct(errorsOf(m), m.scheduled, 2), downUp(SYSTEMS.find((s) => s.id === id)!, m),
+        (m.cPerSecond[0] ?? []).join(' '), pct(errorsOf(m), m.scheduled, 2), downUp(systemOf(id), m),
       ];
     }),
   );
@@ -652,7 +655,7 @@ function report(input: ReportInput): string {
 
   // Facts for the reading, computed so that they always match the tables.
   const facts: string[] = [];
-  const isReference = (id: string) => SYSTEMS.find((s) => s.id === id)!.reference === true;
+  const isReference = (id: string) => systemOf(id).reference === true;
   for (const scenario of SCENARIOS.filter((s) => s.id !== 'C')) {
     const ids = systemsOf(scenario).filter((id) => !isReference(id));
     const byP99 = [...ids].sort((x, y) => p(get(scenario.id, x), 99) - p(get(scenario.id, y), 99));
@@ -711,7 +714,7 @@ function report(input: ReportInput): string {
     ? `- *References*, which balance nothing and are left out of the rankings: the load generator straight
   to peer a (no proxy: what the generator and the upstreams cost alone), and the least a Node proxy
   does (\`bench/baselines/bare-undici.ts\`: node:http in front, undici \`Pool.stream\` behind, round
-  robin, no health, no header rules, pinned like the others): the floor of the runtime edgelb runs on.
+  robin, no health, no header rules, pinned like the others).
   The first opens no upstream connections of its own: its count is the generator's ${options.connections} per run.\n`
     : '';
   const configBlock = (id: string) => input.configs.get(id)!.replace(/\/tmp\/edgelb-balancing-\w+/g, 'DIR');

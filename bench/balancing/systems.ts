@@ -113,6 +113,12 @@ export const SYSTEMS: readonly SystemSpec[] = [
   { id: 'direct', kind: 'direct', label: 'no proxy, straight to peer a (reference)', settings: 'the generator sends to peer a', reference: true },
 ];
 
+export function systemOf(id: string): SystemSpec {
+  const spec = SYSTEMS.find((s) => s.id === id);
+  if (spec === undefined) throw new Error(`not a system: ${id}`);
+  return spec;
+}
+
 export function edgelbVariant(id: string): EdgelbVariant {
   switch (id) {
     case 'edgelb-rr': return { selection: 'round_robin', outliers: false, retry: false };
